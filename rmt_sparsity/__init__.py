@@ -1,0 +1,84 @@
+"""rmt_sparsity: verify the gradient-sparsity / spectral-concentration theory with numbers.
+
+``import rmt_sparsity as rs`` is light: it imports neither JAX nor compiles any
+Numba code. Subpackages and the flat re-exports below load on first use
+(PEP 562 module ``__getattr__``).
+
+Subpackages
+-----------
+laws         limiting spectral laws (Marchenko-Pastur, Tracy-Widom, fixed-point laws)
+ensembles    matrix and spectrum samplers
+spectra      analysis of a given matrix (concentration, MP fits, spikes, tails)
+noise        gradient-noise simulators
+theory       the theory's statements as pure functions
+nn           JAX LayerNorm MLPs, modules, weight noise and training
+metrics      sparsity metrics from the literature
+flatness     Hessian-based flatness measures (JAX)
+kernels      Numba sparse FFN kernels
+experiments  claims registry, sweeps, executors and results store
+report       the ``verify`` report writer
+
+Examples
+--------
+>>> import rmt_sparsity as rs
+>>> rs.MarchenkoPastur(0.25).support()
+(0.25, 2.25)
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from ._version import __version__
+
+_SUBPACKAGES = (
+    "laws",
+    "ensembles",
+    "spectra",
+    "noise",
+    "theory",
+    "nn",
+    "metrics",
+    "flatness",
+    "kernels",
+    "experiments",
+    "report",
+    "testing",
+)
+
+# Flat re-exports: public name -> subpackage that defines it. Resolved lazily.
+_LAZY = {
+    # laws
+    "MarchenkoPastur": "laws",
+    "marchenko_pastur": "laws",
+    # ensembles
+    "wishart_eigenvalues": "ensembles",
+    # experiments
+    "Claim": "experiments",
+    "Prediction": "experiments",
+    "Measurement": "experiments",
+    "Verdict": "experiments",
+    "registry": "experiments",
+    "run_claims": "experiments",
+    # package utilities
+    "as_generator": "_rng",
+}
+
+__all__ = ["__version__", *_SUBPACKAGES, *_LAZY]
+
+
+def __getattr__(name: str):
+    if name in _SUBPACKAGES:
+        mod = importlib.import_module(f".{name}", __name__)
+        globals()[name] = mod
+        return mod
+    if name in _LAZY:
+        mod = importlib.import_module(f".{_LAZY[name]}", __name__)
+        value = getattr(mod, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,8 @@
+"""Matrix and spectrum samplers (dense Wishart, beta-Laguerre, Sturm counting).
+
+Each capability owns one section below. Importing this package compiles no Numba code.
+"""
+
+# --- dense reference sampler (issue 2) ---
+
+# --- beta-Laguerre tridiagonal samplers, Sturm counting, extreme eigenvalues (issue 3) ---

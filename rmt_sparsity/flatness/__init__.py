@@ -1,0 +1,1 @@
+"""rmt_sparsity.flatness (see DESIGN §2)."""

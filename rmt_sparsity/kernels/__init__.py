@@ -1,0 +1,1 @@
+"""rmt_sparsity.kernels (see DESIGN §2)."""

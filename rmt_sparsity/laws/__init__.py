@@ -1,0 +1,10 @@
+"""Limiting spectral laws: closed forms and fixed-point solutions, no sampling of matrices.
+
+Each helper/capability owns one section below; keep imports light (scipy only).
+"""
+
+# --- Marchenko-Pastur (issue 2) ---
+
+# --- Tracy-Widom and finite-size edge bands (issue 3) ---
+
+# --- fixed-point laws: weighted covariance, information-plus-noise, free convolutions (issue 5) ---

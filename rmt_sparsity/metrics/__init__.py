@@ -1,0 +1,1 @@
+"""rmt_sparsity.metrics (see DESIGN §2)."""

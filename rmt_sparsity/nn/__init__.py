@@ -1,0 +1,1 @@
+"""rmt_sparsity.nn (see DESIGN §2)."""

@@ -1,0 +1,1 @@
+"""rmt_sparsity.noise (see DESIGN §2)."""

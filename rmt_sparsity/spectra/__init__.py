@@ -1,0 +1,1 @@
+"""rmt_sparsity.spectra (see DESIGN §2)."""

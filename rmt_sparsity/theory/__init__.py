@@ -1,0 +1,1 @@
+"""rmt_sparsity.theory (see DESIGN §2)."""
