@@ -1,0 +1,128 @@
+"""The ``rmt-sparsity`` command line.
+
+``rmt-sparsity verify`` runs every registered claim (prediction, measurement,
+tolerance, verdict) and writes a report. Exit codes (DESIGN §3):
+
+* 0 - every claim ran, whatever the verdicts;
+* 1 - a claim crashed (or, with ``--strict``, any verdict is ``fail``);
+* 2 - usage error (unknown claim or profile, unwritable ``--out``, unreachable scheduler).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+__all__ = ["main"]
+
+
+class UsageError(Exception):
+    """A user error: printed as one line, exit status 2."""
+
+
+def _progress_enabled(args) -> bool:
+    return not args.quiet and sys.stderr.isatty()
+
+
+def _make_executor(kind: str, scheduler: str | None):
+    """Return ``(executor, closer)`` for ``--executor``; ``(None, None)`` runs claims in-process."""
+    if kind == "local":
+        if scheduler:
+            raise UsageError("--scheduler is only valid with --executor dask")
+        return None, None
+    try:
+        from distributed import Client
+    except ImportError as exc:  # pragma: no cover - dev extra installs it
+        raise UsageError("--executor dask needs dask.distributed: pip install 'rmt-sparsity[distributed]'") from exc
+    try:
+        client = Client(scheduler, timeout="10s") if scheduler else Client(processes=True, dashboard_address=None)
+    except (OSError, TimeoutError) as exc:
+        raise UsageError(f"cannot reach Dask scheduler {scheduler!r}: {exc}") from None
+    return client.get_executor(), client.close
+
+
+def _cmd_verify(args) -> int:
+    from .experiments.claims import PROFILES, all_claim_ids, run_claims
+    from .report.writer import format_table, summarize, write_report
+
+    if args.profile not in PROFILES:  # argparse choices already guard; kept for programmatic calls
+        raise UsageError(f"unknown profile {args.profile!r}; choose from {', '.join(PROFILES)}")
+    known = all_claim_ids()
+    if args.only:
+        unknown = [i for i in args.only if i not in known]
+        if unknown:
+            raise UsageError(f"unknown claim id(s): {', '.join(unknown)} (known: {', '.join(known)})")
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".rmt-sparsity-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise UsageError(f"--out {str(out)!r} is not writable: {exc.strerror or exc}") from None
+    executor, closer = _make_executor(args.executor, args.scheduler)
+    try:
+        results = run_claims(args.only or None, profile=args.profile, seed=args.seed, progress=_progress_enabled(args), executor=executor)
+    finally:
+        if closer is not None:
+            closer()
+    paths = write_report(results, out, profile=args.profile, seed=args.seed)
+    counts = summarize(results)
+    if not args.quiet:
+        print(format_table(results))
+        print(
+            f"\n{len(results)} claims: "
+            + ", ".join(f"{counts.get(k, 0)} {k}" for k in ("pass", "fail", "inconclusive", "not_implemented"))
+            + f", {counts.get('crashed', 0)} crashed"
+        )
+        print(f"report: {paths['markdown']}  {paths['html']}  {paths['claims']}")
+    for r in results:
+        if r.crashed:
+            print(f"claim {r.id} crashed: {r.verdict.reason}", file=sys.stderr)
+    if counts.get("crashed", 0):
+        return 1
+    if args.strict and counts.get("fail", 0):
+        return 1
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from ._version import __version__
+
+    parser = argparse.ArgumentParser(prog="rmt-sparsity", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"rmt-sparsity {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    v = sub.add_parser("verify", help="run every registered claim and write the report")
+    v.add_argument("--profile", default="quick", choices=("smoke", "quick", "full"), help="problem sizes (default: quick)")
+    v.add_argument("--only", nargs="+", metavar="ID", help="run only these claim ids")
+    v.add_argument("--out", default="rmt-sparsity-report", help="output directory (default: ./rmt-sparsity-report)")
+    v.add_argument("--seed", type=int, default=0, help="run seed (default: 0)")
+    v.add_argument("--quiet", action="store_true", help="no progress bars or table")
+    v.add_argument("--strict", action="store_true", help="exit 1 when any verdict is 'fail'")
+    v.add_argument("--executor", default="local", choices=("local", "dask"), help="where claims run")
+    v.add_argument("--scheduler", default=None, metavar="ADDR", help="Dask scheduler address (with --executor dask)")
+    v.set_defaults(func=_cmd_verify)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``rmt-sparsity`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "seed", 0) is not None and getattr(args, "seed", 0) < 0:
+        print("rmt-sparsity: error: --seed must be a non-negative integer", file=sys.stderr)
+        return 2
+    try:
+        return int(args.func(args))
+    except UsageError as exc:
+        print(f"rmt-sparsity: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:  # pragma: no cover
+        print("rmt-sparsity: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
