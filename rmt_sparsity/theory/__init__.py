@@ -1,1 +1,48 @@
-"""rmt_sparsity.theory (see DESIGN §2)."""
+"""rmt_sparsity.theory: the theory's statements as pure, documented functions (DESIGN §2, §4.5).
+
+* weight-decay discounting: :func:`discount_factor`, :func:`effective_window`
+  (the paper's T_eff), :func:`effective_ratio` (the paper's heuristic),
+  :func:`kish_effective_samples`, :func:`alpha_anisotropy`, :func:`predicted_alpha`;
+* identities: :func:`key_gradient`, :func:`key_gradient_sq_norms`,
+  :func:`augmented_flatness`, LayerNorm norm facts, :func:`noise_sharpness_prediction`;
+* :func:`bound_re`, :func:`bound_im`: UNVERIFIED transcriptions of the paper code's bounds.
+"""
+
+from ._bounds import bound_im, bound_re
+from ._identities import (
+    augmented_flatness,
+    key_gradient,
+    key_gradient_sq_norms,
+    layernorm_bound_attaining_configuration,
+    layernorm_norm_lower_bound,
+    layernorm_sq_norm,
+    noise_sharpness_prediction,
+    restricted_layernorm,
+)
+from ._window import (
+    alpha_anisotropy,
+    discount_factor,
+    effective_ratio,
+    effective_window,
+    kish_effective_samples,
+    predicted_alpha,
+)
+
+__all__ = [
+    "alpha_anisotropy",
+    "augmented_flatness",
+    "bound_im",
+    "bound_re",
+    "discount_factor",
+    "effective_ratio",
+    "effective_window",
+    "key_gradient",
+    "key_gradient_sq_norms",
+    "kish_effective_samples",
+    "layernorm_bound_attaining_configuration",
+    "layernorm_norm_lower_bound",
+    "layernorm_sq_norm",
+    "noise_sharpness_prediction",
+    "predicted_alpha",
+    "restricted_layernorm",
+]
