@@ -62,6 +62,7 @@ _LAZY = {
     "run_claims": "experiments",
     # package utilities
     "as_generator": "_rng",
+    "show_versions": "_versions",
 }
 
 __all__ = ["__version__", *_SUBPACKAGES, *_LAZY]

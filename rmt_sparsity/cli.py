@@ -25,21 +25,17 @@ def _progress_enabled(args) -> bool:
     return not args.quiet and sys.stderr.isatty()
 
 
-def _make_executor(kind: str, scheduler: str | None):
-    """Return ``(executor, closer)`` for ``--executor``; ``(None, None)`` runs claims in-process."""
+def _executor_context(kind: str, scheduler: str | None):
+    """A context manager yielding the executor for ``--executor`` (``None``: run in-process)."""
+    import contextlib
+
     if kind == "local":
         if scheduler:
             raise UsageError("--scheduler is only valid with --executor dask")
-        return None, None
-    try:
-        from distributed import Client
-    except ImportError as exc:  # pragma: no cover - dev extra installs it
-        raise UsageError("--executor dask needs dask.distributed: pip install 'rmt-sparsity[distributed]'") from exc
-    try:
-        client = Client(scheduler, timeout="10s") if scheduler else Client(processes=True, dashboard_address=None)
-    except (OSError, TimeoutError) as exc:
-        raise UsageError(f"cannot reach Dask scheduler {scheduler!r}: {exc}") from None
-    return client.get_executor(), client.close
+        return contextlib.nullcontext(None)
+    from .experiments.executors import dask_executor
+
+    return dask_executor(scheduler)
 
 
 def _cmd_verify(args) -> int:
@@ -61,12 +57,12 @@ def _cmd_verify(args) -> int:
         probe.unlink()
     except OSError as exc:
         raise UsageError(f"--out {str(out)!r} is not writable: {exc.strerror or exc}") from None
-    executor, closer = _make_executor(args.executor, args.scheduler)
     try:
-        results = run_claims(args.only or None, profile=args.profile, seed=args.seed, progress=_progress_enabled(args), executor=executor)
-    finally:
-        if closer is not None:
-            closer()
+        with _executor_context(args.executor, args.scheduler) as executor:
+            results = run_claims(args.only or None, profile=args.profile, seed=args.seed,
+                                 progress=_progress_enabled(args), executor=executor)
+    except ConnectionError as exc:
+        raise UsageError(str(exc)) from None
     paths = write_report(results, out, profile=args.profile, seed=args.seed)
     counts = summarize(results)
     if not args.quiet:

@@ -1,0 +1,57 @@
+"""Argument validation messages name the argument and the value."""
+
+import math
+
+import numpy as np
+import pytest
+
+from rmt_sparsity._checks import check_array, check_choice, check_int, check_probability, check_real
+
+
+def test_check_int():
+    assert check_int("n", np.int64(4), min=1) == 4
+    with pytest.raises(TypeError, match="n must be an integer; got 2.5"):
+        check_int("n", 2.5)
+    with pytest.raises(TypeError, match="n must be an integer"):
+        check_int("n", True)
+    with pytest.raises(ValueError, match=r"n must be an integer >= 1; got 0"):
+        check_int("n", 0, min=1)
+    with pytest.raises(ValueError, match=r"<= 3"):
+        check_int("n", 4, max=3)
+
+
+def test_check_real():
+    assert check_real("x", np.float32(0.5), lo=0, lo_open=True) == 0.5
+    for bad in (0.0, -1.0, math.nan, math.inf):
+        with pytest.raises(ValueError, match=r"ratio must be a finite number > 0; got"):
+            check_real("ratio", bad, lo=0, lo_open=True)
+    assert check_real("x", math.inf, allow_inf=True) == math.inf
+    with pytest.raises(TypeError, match="x must be a real number"):
+        check_real("x", "1")
+    with pytest.raises(ValueError, match="< 1"):
+        check_real("x", 1.0, hi=1.0, hi_open=True)
+
+
+def test_check_probability_and_choice():
+    assert check_probability("level", 0.5) == 0.5
+    with pytest.raises(ValueError, match="level"):
+        check_probability("level", 1.0)
+    with pytest.raises(ValueError, match="which must be one of 'a', 'b'; got 'c'"):
+        check_choice("which", "c", ("a", "b"))
+    with pytest.raises(ValueError, match="which must be one of"):
+        check_choice("which", ["unhashable"], ("a",))
+
+
+def test_check_array():
+    a = check_array("W", [[1, 2], [3, 4]], ndim=2)
+    assert a.dtype == np.float64
+    f32 = np.ones(3, np.float32)
+    assert check_array("x", f32).dtype == np.float32  # no silent upcast of float input
+    with pytest.raises(ValueError, match="W must be 2-D; got a 1-D array"):
+        check_array("W", [1.0, 2.0], ndim=2)
+    with pytest.raises(ValueError, match="W must be non-empty"):
+        check_array("W", np.empty((0, 3)), ndim=2)
+    with pytest.raises(ValueError, match="2 non-finite"):
+        check_array("W", [np.nan, np.inf, 1.0])
+    with pytest.raises(TypeError, match="W must hold real numbers"):
+        check_array("W", ["a", "b"])

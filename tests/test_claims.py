@@ -1,0 +1,135 @@
+"""The claims registry: schema, compare rules, crash handling and honest verdicts."""
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+from rmt_sparsity.experiments import claims as C
+from rmt_sparsity.experiments.claims import (
+    Claim,
+    Measurement,
+    Prediction,
+    Verdict,
+    agrees_within_se,
+    registry,
+    run_claim,
+    within_band,
+)
+
+
+def test_verdict_status_validated():
+    with pytest.raises(ValueError, match="status must be one of"):
+        Verdict("passed")
+
+
+def test_within_band_rules():
+    pred = Prediction(1.0, (0.9, 1.1))
+    assert within_band(pred, Measurement(1.0)).status == "pass"
+    assert within_band(pred, Measurement(1.2)).status == "fail"
+    # the band edge is inside k*se of the value: cannot decide
+    assert within_band(pred, Measurement(1.12, 0.02)).status == "inconclusive"
+    # uncertainty larger than half the band: cannot decide even though the value is inside
+    assert within_band(pred, Measurement(1.0, 0.2)).status == "inconclusive"
+    assert within_band(pred, Measurement(float("nan"))).status == "inconclusive"
+    with pytest.raises(ValueError, match="band"):
+        within_band(Prediction(1.0), Measurement(1.0))
+
+
+def test_agrees_within_se_rules():
+    assert agrees_within_se(Prediction(0.0), Measurement(0.39, 0.1)).status == "pass"  # |z| = 3.9 <= 4
+    assert agrees_within_se(Prediction(0.0), Measurement(0.41, 0.1)).status == "fail"  # |z| = 4.1 > 4
+    assert agrees_within_se(Prediction(0.0), Measurement(0.41, 0.1), pred_se=0.1).status == "pass"
+    assert agrees_within_se(Prediction(0.0), Measurement(0.41, None)).status == "inconclusive"
+
+
+def test_registry_has_foundation_claims_and_expected_ids():
+    reg = registry()
+    assert {"mp_esd_matches_wishart", "mp_extreme_ratio"} <= set(reg)
+    for cid, claim in reg.items():
+        assert cid == claim.id
+        assert claim.statement and claim.source
+        assert "smoke" in claim.profiles, f"{cid} has no smoke profile"
+
+
+def test_missing_capability_is_not_implemented(monkeypatch):
+    monkeypatch.setitem(C.EXPECTED_CLAIMS, "future_claim", ("A future claim.", "nowhere"))
+    res = run_claim("future_claim", profile="smoke")
+    assert res.verdict.status == "not_implemented"
+    assert res.prediction is None and res.measurement is None
+
+
+def _toy_claim(predict, measure=None):
+    return Claim(
+        id="toy",
+        statement="toy",
+        source="test",
+        predict=predict,
+        measure=measure or (lambda cfg, rng: Measurement(float(rng.normal()), 0.01, 1)),
+        compare=within_band,
+        profiles={"smoke": {"x": 1}},
+    )
+
+
+def _with_claim(monkeypatch, claim):
+    reg = dict(registry())
+    reg[claim.id] = claim
+    monkeypatch.setattr(C, "_REGISTRY", reg)
+
+
+def test_wrong_prediction_fails(monkeypatch):
+    """A deliberately wrong prediction for a real claim gives the verdict `fail`."""
+    real = registry()["mp_extreme_ratio"]
+    good = run_claim("mp_extreme_ratio", profile="smoke")
+    lo, hi = good.prediction.band
+    wrong = dataclasses.replace(real, predict=lambda cfg: Prediction(2 * hi, (2 * hi, 3 * hi)))
+    _with_claim(monkeypatch, wrong)
+    assert run_claim("mp_extreme_ratio", profile="smoke").verdict.status == "fail"
+
+
+def test_too_uncertain_is_inconclusive(monkeypatch):
+    claim = _toy_claim(lambda cfg: Prediction(0.0, (-0.1, 0.1)), lambda cfg, rng: Measurement(0.0, 5.0, 3))
+    _with_claim(monkeypatch, claim)
+    assert run_claim("toy", profile="smoke").verdict.status == "inconclusive"
+
+
+def test_crash_is_recorded(monkeypatch):
+    def boom(cfg):
+        raise RuntimeError("kaput")
+
+    _with_claim(monkeypatch, _toy_claim(boom))
+    res = run_claim("toy", profile="smoke")
+    assert res.crashed and "kaput" in res.error and res.verdict.status == "inconclusive"
+
+
+def test_claim_seed_independent_of_selection(monkeypatch):
+    _with_claim(monkeypatch, _toy_claim(lambda cfg: Prediction(0.0, (-5, 5))))
+    a = run_claim("toy", profile="smoke", seed=3).measurement.value
+    b = run_claim("toy", profile="smoke", seed=3).measurement.value
+    c = run_claim("toy", profile="smoke", seed=4).measurement.value
+    assert a == b and a != c
+
+
+def test_record_is_strict_json():
+    res = run_claim("mp_esd_matches_wishart", profile="smoke")
+    rec = res.to_json()
+    text = json.dumps(rec, allow_nan=False)
+    assert set(json.loads(text)) >= {"id", "statement", "source", "prediction", "measurement", "verdict", "provenance", "timings"}
+    prov = rec["provenance"]
+    assert prov["config_hash"] == C.config_hash(prov["config"]) and "numpy" in prov["versions"]
+
+
+def test_config_fallback_to_smaller_profile():
+    claim = _toy_claim(lambda cfg: Prediction(0.0))
+    assert claim.config_for("full") == {"x": 1}
+    with pytest.raises(ValueError, match="profile"):
+        claim.config_for("huge")
+
+
+@pytest.mark.parametrize("cid", ["mp_esd_matches_wishart", "mp_extreme_ratio"])
+def test_mp_claims_pass_on_smoke(cid):
+    """The MP claims are theorems at these sizes: a fail with a fixed seed means a bug."""
+    res = run_claim(cid, profile="smoke", seed=0)
+    assert not res.crashed, res.error
+    assert res.verdict.status == "pass", res.verdict.reason

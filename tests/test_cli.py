@@ -1,0 +1,138 @@
+"""`rmt-sparsity verify`: outputs, exit codes, determinism and the HTML report."""
+
+import json
+import os
+import subprocess
+import sys
+from html.parser import HTMLParser
+
+import pytest
+
+from rmt_sparsity.cli import main
+from rmt_sparsity.experiments.claims import all_claim_ids
+
+
+def _run(*args):
+    return subprocess.run([sys.executable, "-m", "rmt_sparsity.cli", *args], capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def smoke_reports(tmp_path_factory):
+    """Two full smoke runs with the same seed (the determinism acceptance test)."""
+    outs = []
+    for i in range(2):
+        out = tmp_path_factory.mktemp(f"report{i}")
+        assert main(["verify", "--profile", "smoke", "--out", str(out), "--quiet", "--seed", "1"]) == 0
+        outs.append(out)
+    return outs
+
+
+def _strip_timings(records):
+    for r in records:
+        r.pop("timings", None)
+        if r.get("kind") == "performance":  # timings *are* the measurement of performance claims
+            r.pop("measurement", None)
+            r.pop("verdict", None)
+    return records
+
+
+def test_outputs_written(smoke_reports):
+    out = smoke_reports[0]
+    for name in ("claims.json", "report.md", "report.html"):
+        assert (out / name).is_file()
+    records = json.loads((out / "claims.json").read_text())
+    assert [r["id"] for r in records] == all_claim_ids()
+    assert list((out / "figures").glob("*.png"))
+
+
+def test_determinism(smoke_reports):
+    a, b = (_strip_timings(json.loads((o / "claims.json").read_text())) for o in smoke_reports)
+    assert a == b
+
+
+class _Collect(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.imgs, self.cells, self._cls = [], [], None
+
+    def handle_starttag(self, tag, attrs):
+        d = dict(attrs)
+        if tag == "img":
+            self.imgs.append(d.get("src", ""))
+        self._cls = d.get("class") if tag == "td" else None
+
+    def handle_data(self, data):
+        if self._cls:
+            self.cells.append((self._cls, data))
+            self._cls = None
+
+
+def test_html_self_contained(smoke_reports):
+    out = smoke_reports[0]
+    p = _Collect()
+    p.feed((out / "report.html").read_text())
+    n_png = len(list((out / "figures").glob("*.png")))
+    assert len(p.imgs) == n_png and all(s.startswith("data:image/png;base64,") for s in p.imgs)
+    classes = [c.split()[0] for c, _ in p.cells]
+    n = len(all_claim_ids())
+    for col in ("prediction", "band", "measurement", "uncertainty", "verdict"):
+        assert classes.count(col) == n, col
+
+
+def test_unknown_claim_exits_2_one_line(tmp_path):
+    r = _run("verify", "--only", "nonexistent", "--out", str(tmp_path))
+    assert r.returncode == 2
+    assert len(r.stderr.strip().splitlines()) == 1 and "nonexistent" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_unknown_profile_exits_2(tmp_path):
+    r = _run("verify", "--profile", "huge", "--out", str(tmp_path))
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere; use a path under a file instead")
+def test_unwritable_out_exits_2_nonroot(tmp_path):  # pragma: no cover - CI runs as root
+    d = tmp_path / "ro"
+    d.mkdir(mode=0o500)
+    assert main(["verify", "--only", "mp_extreme_ratio", "--out", str(d / "x"), "--quiet"]) == 2
+
+
+def test_unwritable_out_exits_2(tmp_path, capsys):
+    f = tmp_path / "a_file"
+    f.write_text("")
+    assert main(["verify", "--only", "mp_extreme_ratio", "--out", str(f / "sub"), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not writable" in err[0]
+
+
+def test_unreachable_scheduler_exits_2(tmp_path, capsys):
+    code = main(["verify", "--only", "mp_extreme_ratio", "--out", str(tmp_path), "--quiet",
+                 "--executor", "dask", "--scheduler", "tcp://127.0.0.1:9"])
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "scheduler" in err[0]
+
+
+def test_strict_exit_code(tmp_path, monkeypatch):
+    from rmt_sparsity.experiments import claims as C
+    from rmt_sparsity.experiments.claims import Claim, Measurement, Prediction, within_band
+
+    failing = Claim("always_fails", "x", "test", lambda c: Prediction(0.0, (0, 1)),
+                    lambda c, r: Measurement(5.0), within_band, {"smoke": {}})
+    monkeypatch.setattr(C, "_REGISTRY", {"always_fails": failing})
+    monkeypatch.setattr(C, "EXPECTED_CLAIMS", {})
+    assert main(["verify", "--profile", "smoke", "--out", str(tmp_path), "--quiet"]) == 0
+    assert main(["verify", "--profile", "smoke", "--out", str(tmp_path), "--quiet", "--strict"]) == 1
+
+
+def test_crash_exits_1(tmp_path, monkeypatch):
+    from rmt_sparsity.experiments import claims as C
+    from rmt_sparsity.experiments.claims import Claim, within_band
+
+    def boom(cfg):
+        raise RuntimeError("kaput")
+
+    monkeypatch.setattr(C, "_REGISTRY", {"crashes": Claim("crashes", "x", "t", boom, None, within_band, {"smoke": {}})})
+    monkeypatch.setattr(C, "EXPECTED_CLAIMS", {})
+    assert main(["verify", "--profile", "smoke", "--out", str(tmp_path), "--quiet"]) == 1
