@@ -1,1 +1,11 @@
-"""rmt_sparsity.noise (see DESIGN §2)."""
+"""rmt_sparsity.noise: gradient-noise simulators (DESIGN §2, §4.5).
+
+* :func:`simulate_sgd_noise` - streaming simulation of the discounted input
+  covariance ``C_t`` and weight update ``W_t`` of SGD on pure gradient noise;
+* :func:`predict_vs_simulate` - exact (weighted-MP / information-plus-noise)
+  and heuristic predictions beside simulated values, with Monte-Carlo SEs.
+"""
+
+from ._simulate import BACKENDS, NoiseSimulation, extreme_ratio, simulate_sgd_noise
+
+__all__ = ["BACKENDS", "NoiseSimulation", "extreme_ratio", "simulate_sgd_noise"]
