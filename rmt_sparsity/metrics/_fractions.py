@@ -1,0 +1,295 @@
+"""Basic sparsity fractions: zero fraction, activation ratio, activation concentration,
+gradient sparsity and tau-dormant neurons.
+
+All functions are pure functions of arrays (NumPy or anything ``np.asarray``
+accepts, e.g. JAX arrays). Activations have shape ``(..., d_ff)``: the last axis
+indexes neurons and every leading axis (layers, tokens) is kept, so an array of
+shape ``(layers, tokens, d_ff)`` gives one value per layer and token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from .._checks import check_choice, check_real
+from ._validate import as_activations
+
+__all__ = [
+    "zero_fraction",
+    "activation_ratio",
+    "activation_concentration",
+    "gradient_sparsity",
+    "GRADIENT_SPARSITY_TAUS",
+    "dormant_scores",
+    "dormant_fraction",
+]
+
+#: Default thresholds tau for :func:`gradient_sparsity` (DESIGN §4.6).
+GRADIENT_SPARSITY_TAUS = (1e-9, 1e-6, 1e-3)
+
+_NAMED_ACTIVATIONS = ("relu", "relu2", "jsrelu")
+
+
+def _reduce(frac: np.ndarray, reduce: str):
+    check_choice("reduce", reduce, ("none", "mean"))
+    if reduce == "mean":
+        return float(np.mean(frac))
+    return frac
+
+
+def zero_fraction(activations, *, atol: float = 0.0, reduce: str = "none"):
+    r"""Fraction of (near-)zero activations per token (and layer).
+
+    .. math::
+
+        z(t) = \frac{1}{d_\mathrm{ff}} \#\{ i : |a_{t,i}| \le \mathrm{atol} \}
+
+    With ``atol=0`` (default) only exact zeros count, as in Li et al. (2022),
+    who report the *percentage of nonzero entries* (3.0 % in T5-Base, 6.3 % in
+    ViT-B16): that is :func:`activation_ratio` ``= 1 - z``.
+
+    Parameters
+    ----------
+    activations : array_like, shape (..., d_ff)
+        Post-activation values; the last axis indexes neurons.
+    atol : float, optional
+        Entries with ``|a| <= atol`` count as zero (``>= 0``).
+    reduce : {"none", "mean"}
+        ``"none"`` returns one value per leading index (shape ``activations.shape[:-1]``);
+        ``"mean"`` returns the mean of those values as a float.
+
+    Returns
+    -------
+    ndarray or float
+        Values in [0, 1].
+
+    References
+    ----------
+    Li et al., "The Lazy Neuron Phenomenon", arXiv:2210.06313.
+
+    Examples
+    --------
+    >>> from rmt_sparsity.metrics import zero_fraction
+    >>> zero_fraction([[0.0, 1.0, 0.0, 2.0], [0.0, 0.0, 0.0, 3.0]])
+    array([0.5 , 0.75])
+    >>> zero_fraction([[0.0, 1e-9, 2.0]], atol=1e-6, reduce="mean")
+    0.666...
+    """
+    a = as_activations("activations", activations)
+    atol = check_real("atol", atol, lo=0.0)
+    frac = np.mean(np.abs(a) <= atol, axis=-1)
+    return _reduce(frac, reduce)
+
+
+def activation_ratio(activations, *, atol: float = 0.0, reduce: str = "none"):
+    r"""Fraction of active (non-zero) neurons per token (and layer): ``1 - zero_fraction``.
+
+    .. math::
+
+        r(t) = \frac{1}{d_\mathrm{ff}} \#\{ i : |a_{t,i}| > \mathrm{atol} \}
+
+    This is the "activation ratio" of the Sparsing Law (arXiv:2411.02335) when
+    the activations were already thresholded (e.g. by CETT), and Li et al.'s
+    percentage of nonzero entries (arXiv:2210.06313) with ``atol=0``.
+
+    Parameters
+    ----------
+    activations : array_like, shape (..., d_ff)
+    atol : float, optional
+        Entries with ``|a| <= atol`` count as inactive.
+    reduce : {"none", "mean"}
+        See :func:`zero_fraction`.
+
+    Examples
+    --------
+    >>> from rmt_sparsity.metrics import activation_ratio
+    >>> activation_ratio([[0.0, 1.0, 0.0, 2.0]])
+    array([0.5])
+    """
+    a = as_activations("activations", activations)
+    atol = check_real("atol", atol, lo=0.0)
+    frac = np.mean(np.abs(a) > atol, axis=-1)
+    return _reduce(frac, reduce)
+
+
+def activation_concentration(preactivations, activation="relu", *, reduce: str = "none"):
+    r"""Fraction of pre-activations in the activation's zero-derivative region.
+
+    .. math::
+
+        c(t) = \frac{1}{d_\mathrm{ff}} \#\{ i : \sigma'(h_{t,i}) = 0 \}
+
+    For the named activations ``"relu"``, ``"relu2"`` (squared ReLU) and
+    ``"jsrelu"`` (J-SquaredReLU, :math:`f'(h) = (h+1)\,1[h \ge 0]`) the region is
+    :math:`h < 0`. **Boundary convention:** :math:`h = 0` counts as *active*
+    (outside the region), matching J-SquaredReLU's :math:`f'(0) = 1`. (JAX's
+    ``relu`` gradient at 0 is 0, so for ReLU an exact 0 would be counted
+    differently by autodiff; pass a derivative callable to choose otherwise.)
+
+    A callable ``activation`` is treated as the *derivative* :math:`\sigma'`:
+    it is applied elementwise to the array and entries where it returns exactly 0
+    are counted.
+
+    Parameters
+    ----------
+    preactivations : array_like, shape (..., d_ff)
+        Pre-activation values :math:`h = K x`.
+    activation : {"relu", "relu2", "jsrelu"} or callable
+        Named activation, or a derivative callable ``h -> sigma'(h)`` (vectorised).
+    reduce : {"none", "mean"}
+        See :func:`zero_fraction`.
+
+    References
+    ----------
+    Peng, Qi, Shi, Gao, arXiv:2309.03004 (gradient sparsity and activation concentration).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rmt_sparsity.metrics import activation_concentration
+    >>> activation_concentration([[-1.0, 0.0, 2.0, -3.0]])
+    array([0.5])
+    >>> # a derivative callable: zero derivative outside |h| < 1
+    >>> activation_concentration([[-2.0, 0.5, 3.0]], lambda h: (np.abs(h) < 1).astype(float))
+    array([0.666...])
+    """
+    h = as_activations("preactivations", preactivations)
+    if callable(activation):
+        deriv = np.asarray(activation(h))
+        if deriv.shape != h.shape:
+            raise ValueError(
+                f"activation derivative callable must return an array of the input's shape {h.shape}; "
+                f"got shape {deriv.shape}"
+            )
+        if deriv.dtype.kind in "fc" and not np.all(np.isfinite(deriv)):
+            raise ValueError("activation derivative callable returned non-finite values")
+        in_region = deriv == 0
+    else:
+        check_choice("activation", activation, _NAMED_ACTIVATIONS)
+        in_region = h < 0
+    frac = np.mean(in_region, axis=-1)
+    return _reduce(frac, reduce)
+
+
+def gradient_sparsity(eta, taus: Sequence[float] = GRADIENT_SPARSITY_TAUS, *, reduce: str = "none"):
+    r"""Fraction of entries of :math:`\eta = g \odot \sigma'(h)` with :math:`|\eta| < \tau`.
+
+    .. math::
+
+        s_\tau(t) = \frac{1}{d_\mathrm{ff}} \#\{ i : |\eta_{t,i}| < \tau \}
+
+    :math:`\eta` is the gradient of the loss with respect to the pre-activation
+    of the key layer (DESIGN §4.5: :math:`\partial L/\partial K = \eta x^\top`).
+
+    Parameters
+    ----------
+    eta : array_like, shape (..., d_ff)
+        Per-token gradients with respect to the pre-activations.
+    taus : sequence of float, optional
+        Thresholds, each ``> 0``; default ``(1e-9, 1e-6, 1e-3)``.
+    reduce : {"none", "mean"}
+        See :func:`zero_fraction`.
+
+    Returns
+    -------
+    dict
+        ``{tau: fraction}`` with fractions shaped like ``eta.shape[:-1]`` (or floats for
+        ``reduce="mean"``), in the order of ``taus``.
+
+    References
+    ----------
+    Peng, Qi, Shi, Gao, arXiv:2309.03004.
+
+    Examples
+    --------
+    >>> from rmt_sparsity.metrics import gradient_sparsity
+    >>> gradient_sparsity([[0.0, 1e-8, 1e-4, 0.5]], reduce="mean")
+    {1e-09: 0.25, 1e-06: 0.5, 0.001: 0.75}
+    """
+    e = as_activations("eta", eta)
+    if np.ndim(taus) == 0:
+        taus = (taus,)
+    taus = [check_real("taus", t, lo=0.0, lo_open=True) for t in taus]
+    if not taus:
+        raise ValueError("taus must hold at least one threshold > 0; got an empty sequence")
+    mag = np.abs(e)
+    return {t: _reduce(np.mean(mag < t, axis=-1), reduce) for t in taus}
+
+
+def dormant_scores(activations) -> np.ndarray:
+    r"""ReDo neuron scores :math:`s_i = \mathbb{E}|a_i| / \frac{1}{d}\sum_k \mathbb{E}|a_k|`.
+
+    .. math::
+
+        s_i = \frac{\frac{1}{T}\sum_t |a_{t,i}|}{\frac{1}{d_\mathrm{ff}} \sum_k \frac{1}{T}\sum_t |a_{t,k}|}
+
+    The expectation is the mean over tokens (axis 0) of the *post-activation*
+    outputs; the normalising mean runs over the layer's ``d_ff`` neurons, so the
+    scores average to 1. If every activation is 0 the ratio is 0/0; the scores
+    are then defined as 0 (every neuron dormant).
+
+    Parameters
+    ----------
+    activations : array_like, shape (tokens, d_ff)
+
+    Returns
+    -------
+    ndarray, shape (d_ff,)
+
+    References
+    ----------
+    Sokar et al., "The Dormant Neuron Phenomenon in Deep RL" (ReDo), arXiv:2302.12902.
+
+    Examples
+    --------
+    >>> from rmt_sparsity.metrics import dormant_scores
+    >>> dormant_scores([[0.0, 1.0, 3.0], [0.0, 3.0, 5.0]])   # E|a| = 0, 2, 4; mean 2
+    array([0., 1., 2.])
+    """
+    a = as_activations("activations", activations, ndim=2)
+    a = a.astype(np.float64, copy=False)
+    per_neuron = np.mean(np.abs(a), axis=0)
+    layer_mean = float(np.mean(per_neuron))
+    if layer_mean == 0.0:
+        return np.zeros_like(per_neuron)
+    return per_neuron / layer_mean
+
+
+def dormant_fraction(activations, tau=0.0):
+    r"""Fraction of :math:`\tau`-dormant neurons, :math:`\#\{i : s_i \le \tau\}/d_\mathrm{ff}`.
+
+    Scores :math:`s_i` are those of :func:`dormant_scores`. ReDo uses
+    :math:`\tau = 0` (exactly dead) and small values such as 0.025 or 0.1.
+
+    Parameters
+    ----------
+    activations : array_like, shape (tokens, d_ff)
+        Post-activation outputs.
+    tau : float or sequence of float
+        Threshold(s), each ``>= 0``.
+
+    Returns
+    -------
+    float or ndarray
+        One fraction per ``tau`` (a float for a scalar ``tau``).
+
+    References
+    ----------
+    Sokar et al., arXiv:2302.12902.
+
+    Examples
+    --------
+    >>> from rmt_sparsity.metrics import dormant_fraction
+    >>> acts = [[0.0, 1.0, 3.0], [0.0, 3.0, 5.0]]   # scores 0, 1, 2
+    >>> dormant_fraction(acts, 0.0)
+    0.333...
+    >>> dormant_fraction(acts, [0.0, 1.0, 2.0])
+    array([0.333..., 0.666..., 1.  ])
+    """
+    s = dormant_scores(activations)
+    scalar = np.ndim(tau) == 0
+    taus = np.array([check_real("tau", t, lo=0.0) for t in np.atleast_1d(np.asarray(tau, dtype=object))])
+    out = np.mean(s[None, :] <= taus[:, None], axis=1)
+    return float(out[0]) if scalar else out
