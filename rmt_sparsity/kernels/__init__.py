@@ -1,1 +1,55 @@
-"""rmt_sparsity.kernels (see DESIGN §2)."""
+"""rmt_sparsity.kernels: Numba sparse FFN kernels and their NumPy reference (DESIGN §2, §4.7).
+
+Importing this package is cheap: it imports neither Numba nor compiles any
+kernel. The public names load on first access (PEP 562) and the Numba
+kernels compile (or load from the on-disk cache, ``cache=True``) on their
+first call.
+
+Public API
+----------
+ffn_dense            NumPy reference FFN, weights in (out, in) layout
+sparse_down          down-projection reading only active rows of W_out^T
+sparse_up            up-projection reading only selected rows of W_in
+sparse_ffn           fused forward (threshold / top-k / statistical top-k / predictor)
+down_plan            which batch path sparse_down takes, and why
+LowRankPredictor     low-rank active-set predictor (recall, precision)
+fit_predictor        fit one on sample inputs
+kernel_threads       pin kernel, BLAS and Numba threads in a block
+get_kernel_threads, set_kernel_threads
+run_benchmark        the sparse-FFN speed benchmark (``rmt-sparsity bench kernels``)
+"""
+
+from __future__ import annotations
+
+import importlib
+
+# --- section: kernels (issue 11) ---
+_LAZY = {
+    "ffn_dense": "._reference",
+    "ACTIVATIONS": "._reference",
+    "sparse_down": ".sparse",
+    "sparse_up": ".sparse",
+    "sparse_ffn": ".sparse",
+    "down_plan": ".sparse",
+    "UNION_MIN_FILL": ".sparse",
+    "LowRankPredictor": ".predictor",
+    "fit_predictor": ".predictor",
+    "kernel_threads": ".threads",
+    "get_kernel_threads": ".threads",
+    "set_kernel_threads": ".threads",
+    "run_benchmark": ".bench",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
