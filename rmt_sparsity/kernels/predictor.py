@@ -113,7 +113,8 @@ def fit_predictor(x_sample, w_in, b_in=None, *, rank: int, target_recall: float 
     norm (Eckart-Young), ``Ĥ = H V_r V_r^T = X (W_in^T V_r) V_r^T``, hence
     ``A = W_in^T V_r`` and ``B = V_r^T``. The per-neuron residual standard
     deviations ``s_i`` and the margin ``z`` (the smallest margin that reaches
-    the target recall on the first half) are set there too. Recall and precision are then measured
+    the target recall on the first half, floored at 0 so that a neuron whose
+    point estimate is active is always predicted) are set there too. Recall and precision are then measured
     on the second half (held out), so they are honest estimates.
 
     .. math::
@@ -188,6 +189,7 @@ def fit_predictor(x_sample, w_in, b_in=None, *, rank: int, target_recall: float 
     need = ((threshold - hhat_fit - bias64) / s)[true_fit]
     z = float(np.quantile(need, target_recall)) if need.size else 0.0
     z += 1e-9 * (1.0 + abs(z))  # the rule is strict (>): lift z off the quantile's own sample point
+    z = max(z, 0.0)  # never drop a neuron whose point estimate is already active
     fused_bias = bias64 + z * s - threshold
     x_test = x64[test_rows]
     h_test = x_test @ w.T.astype(np.float64) + bias64

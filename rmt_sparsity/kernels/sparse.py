@@ -109,7 +109,7 @@ def down_plan(h) -> dict:
     >>> import numpy as np
     >>> down_plan(np.array([[1.0, 0, 0, 0], [1.0, 0, 0, 0]]))["method"]
     'union'
-    >>> down_plan(np.array([[1.0, 0, 0, 0], [0, 1.0, 0, 0]]))["method"]
+    >>> down_plan(np.array([[1.0, 0, 0, 0], [0, 1.0, 0, 0], [0, 0, 1.0, 0]]))["method"]
     'rows'
     """
     h = np.asarray(h)
