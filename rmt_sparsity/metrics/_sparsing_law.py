@@ -201,7 +201,8 @@ class SparsingLawFit:
     cov : ndarray
         Their covariance matrix (parameter order as in ``params``).
     a0_interval : tuple of float
-        Student-t interval for the limit activation ratio :math:`A_0` at ``level``.
+        Interval at ``level`` for the limit activation ratio :math:`A_0`
+        (profile likelihood by default; see ``a0_method``).
     level : float
     rss : float
         Residual sum of squares.
@@ -216,8 +217,8 @@ class SparsingLawFit:
     success : bool
         Whether the optimiser reported convergence. For the ReLU form it is
         typically False when the least-squares optimum lies at the degenerate
-        boundary :math:`\alpha \to 0` (then :math:`b, c \to \infty` and the law
-        tends to the power law :math:`A_0 + K D^{-c\alpha}`); :math:`A_0` and its
+        boundary :math:`\\alpha \\to 0` (then :math:`b, c \\to \\infty` and the law
+        tends to the power law :math:`A_0 + K D^{-c\\alpha}`); :math:`A_0` and its
         profile interval stay meaningful, the other parameters do not.
     """
 
