@@ -12,6 +12,7 @@ sparse_down          down-projection reading only active rows of W_out^T
 sparse_up            up-projection reading only selected rows of W_in
 sparse_ffn           fused forward (threshold / top-k / statistical top-k / predictor)
 down_plan            which batch path sparse_down takes, and why
+random_activations   random sparse activations with a fresh active set per call
 LowRankPredictor     low-rank active-set predictor (recall, precision)
 fit_predictor        fit one on sample inputs
 kernel_threads       pin kernel, BLAS and Numba threads in a block
@@ -32,6 +33,7 @@ _LAZY = {
     "sparse_ffn": ".sparse",
     "down_plan": ".sparse",
     "UNION_MIN_FILL": ".sparse",
+    "random_activations": ".sparse",
     "LowRankPredictor": ".predictor",
     "fit_predictor": ".predictor",
     "kernel_threads": ".threads",

@@ -22,7 +22,7 @@ from .._checks import check_choice, check_int, check_real
 from ._reference import check_activations, check_threads, check_weight, get_activation
 from .threads import run_split
 
-__all__ = ["sparse_down", "sparse_up", "sparse_ffn", "down_plan", "UNION_MIN_FILL"]
+__all__ = ["sparse_down", "sparse_up", "sparse_ffn", "down_plan", "random_activations", "UNION_MIN_FILL"]
 
 #: Batch rule: use the union-of-active path when the union block is at least this full,
 #: i.e. ``nnz >= UNION_MIN_FILL * B * |union|`` (see :func:`down_plan`).
@@ -414,3 +414,45 @@ def sparse_ffn(
     out = y[0] if x.ndim == 1 else y
     return (out, info) if return_info else out
 
+
+
+def random_activations(batch, d_ff, density, *, dtype=np.float32, rng=None):
+    r"""Random post-activation rows with a fresh Bernoulli(density) active set each call.
+
+    Entry ``(b, i)`` is ``|g_{bi}|`` with ``g ~ N(0, 1)`` when neuron ``i`` is
+    active in row ``b`` (probability ``density``, independently) and 0
+    otherwise, so the expected union density of a batch of ``B`` rows is
+    ``1 - (1 - density)^B`` (DESIGN §4.7).
+
+    Parameters
+    ----------
+    batch : int or None
+        Rows B (>= 1); ``None`` returns one 1-D row.
+    d_ff : int
+    density : float in [0, 1]
+    dtype : {numpy.float32, numpy.float64}
+    rng : None, int or numpy.random.Generator
+
+    Examples
+    --------
+    >>> a = random_activations(4, 1000, 0.1, rng=0)
+    >>> a.shape, a.dtype
+    ((4, 1000), dtype('float32'))
+    >>> 0.05 < float((a != 0).mean()) < 0.15
+    True
+    """
+    from .._rng import as_generator
+
+    d_ff = check_int("d_ff", d_ff, min=1)
+    if batch is not None:
+        batch = check_int("batch", batch, min=1)
+    density = check_real("density", density, lo=0.0, hi=1.0)
+    dt = np.dtype(dtype)
+    if dt not in (np.float32, np.float64):
+        raise TypeError(f"dtype must be float32 or float64; got {dt}")
+    gen = as_generator(rng)
+    shape = (1 if batch is None else batch, d_ff)
+    mask = gen.random(shape) < density
+    vals = np.abs(gen.standard_normal(shape, dtype=np.float64)).astype(dt)
+    out = np.where(mask, vals, dt.type(0))
+    return out[0] if batch is None else out
