@@ -8,3 +8,34 @@ Each helper/capability owns one section below; keep imports light (scipy only).
 # --- Tracy-Widom and finite-size edge bands (issue 3) ---
 
 # --- fixed-point laws: weighted covariance, information-plus-noise, free convolutions (issue 5) ---
+from .free import (  # noqa: E402
+    ConvergenceError,
+    DiscreteMeasure,
+    FixedPointLaw,
+    FreeConvolutionLaw,
+    HeuristicMP,
+    InformationPlusNoiseLaw,
+    WeightedCovarianceLaw,
+    discounted,
+    free_additive_convolution,
+    free_multiplicative_convolution,
+    heuristic_mp,
+    kish_effective_size,
+    solve_stieltjes,
+)
+
+__all__ = globals().get("__all__", []) + [
+    "ConvergenceError",
+    "DiscreteMeasure",
+    "FixedPointLaw",
+    "FreeConvolutionLaw",
+    "HeuristicMP",
+    "InformationPlusNoiseLaw",
+    "WeightedCovarianceLaw",
+    "discounted",
+    "free_additive_convolution",
+    "free_multiplicative_convolution",
+    "heuristic_mp",
+    "kish_effective_size",
+    "solve_stieltjes",
+]

@@ -1,0 +1,457 @@
+"""Weighted sample covariance (generalised Marchenko-Pastur) and SGD's discounted covariance.
+
+The law of
+
+.. math:: S = \\frac1n X \\operatorname{diag}(w_1, \\dots, w_n) X^\\top = \\frac1n \\sum_{j=1}^n w_j x_j x_j^\\top,
+
+with ``X`` of shape ``(p, n)`` with iid unit-variance entries (or, more
+generally, independent isotropic columns whose squared norms concentrate at
+``p``, e.g. LayerNorm-ed inputs), ``ratio = c = p/n`` and the empirical
+distribution ``H`` of the weights converging. Its Stieltjes transform
+``m(z) = ∫ μ(dx)/(x - z)`` is the unique solution with ``Im m > 0`` of
+
+.. math:: m(z) = \\frac{1}{-z + \\int \\frac{t\\, dH(t)}{1 + c\\, t\\, m(z)}}
+
+(Silverstein & Bai 1995; derivation: ``1 + z m = (1/p) tr[S (S - z)^{-1}]``,
+then Sherman-Morrison on each rank-one term gives
+``x_jᵀ(S - z)^{-1}x_j ≈ p m / (1 + c w_j m)``). With all weights equal to 1 it
+reduces *exactly* to MP's quadratic ``c z m² + (z + c - 1) m + 1 = 0``.
+
+Conventions: the weights are **not** normalised (``S`` scales with them; the
+mean eigenvalue is ``E_H[t]``). For ``ratio > 1`` the law has an atom
+``1 - 1/ratio`` at 0. Free-probability view: the law is the free compound
+Poisson law with rate ``1/c`` and jump law ``c·t``, so its free cumulants are
+``κ_k = c^{k-1} E_H[t^k]`` (used for exact moments).
+
+Reference: J. W. Silverstein & Z. D. Bai, J. Multivariate Anal. 54 (1995)
+175-192; J. W. Silverstein & S.-I. Choi, ibid. 295-309 (support); Couillet &
+Debbah (2011), Thm 3.13.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import brentq
+
+from .._checks import check_array, check_int, check_real
+from .fixed_point import FixedPointLaw, FixedPointProblem, atom_sums
+
+__all__ = [
+    "WeightedCovarianceLaw",
+    "discounted",
+    "heuristic_mp",
+    "HeuristicMP",
+    "kish_effective_size",
+]
+
+
+class _WeightedProblem(FixedPointProblem):
+    """``F(m) = m(-z + Σ π t/(1 + c t m)) - 1`` (dimensionless)."""
+
+    def __init__(self, c, t, pi):
+        self.c = float(c)
+        self.t = t
+        self.pi = pi
+        self.pg = pi * t
+        self.m1 = float(np.dot(pi, t))
+        sc = math.sqrt(self.c)
+        self.tmax = float(t.max())
+        self.tmin = float(t.min())
+        self.upper = self.tmax * (1.0 + sc) ** 2
+        self.lower = self.tmin * (1.0 - sc) ** 2
+        self.scale = self.upper
+
+    def bounds(self):
+        # Loewner: t_min (1/n) X X^T <= S <= t_max (1/n) X X^T, and MP(c) edges.
+        return (self.lower, self.upper)
+
+    def atoms(self):
+        return [(0.0, 1.0 - 1.0 / self.c)] if self.c > 1.0 else []
+
+    def initial(self, z):
+        return -1.0 / (z - self.m1)
+
+    def residual(self, m, z):
+        s0, s1, _ = atom_sums(self.c * m, np.ones_like(m), self.t, self.pg)
+        F = m * (-z + s0) - 1.0
+        dF = -z + s0 - self.c * m * s1
+        return F, dF
+
+    def admissible(self, m, z):
+        zm = z * m
+        return np.isfinite(m) & (m.imag > 0) & (zm.imag >= -1e-10 * np.abs(zm))
+
+
+class WeightedCovarianceLaw(FixedPointLaw):
+    """Limiting spectral law of ``(1/n) X diag(w) Xᵀ`` (generalised Marchenko-Pastur).
+
+    .. math::
+
+        m(z) = \\Bigl(-z + \\int \\frac{t\\,dH(t)}{1 + c\\,t\\,m(z)}\\Bigr)^{-1},
+        \\qquad c = p/n,
+
+    ``X`` of shape ``(p, n)`` with iid unit-variance entries, ``H`` the weight
+    distribution (atoms ``weights`` with masses ``probs``, equal by default).
+    Weights are used as given (not normalised): the mean eigenvalue is ``E_H[t]``.
+
+    Parameters
+    ----------
+    ratio : float
+        ``c = p/n > 0``. For ``c > 1`` the law has an atom ``1 - 1/c`` at 0.
+    weights : array_like, 1-D
+        Positive finite weights (one per sample for an empirical ``H``, or the
+        atoms of a parametric ``H``). Repeated values are merged.
+    probs : array_like, 1-D, optional
+        Masses of the atoms (non-negative, normalised to sum 1). Default: equal.
+    scan_points : int, default 512
+        Grid size for detecting interior gaps of the support.
+
+    Raises
+    ------
+    ValueError
+        ``ratio <= 0`` or non-finite; a weight ``<= 0`` or non-finite; bad ``probs``.
+
+    Notes
+    -----
+    Exact outer edges come from Silverstein & Choi: with
+    ``x(m) = -1/m + ∫ t dH/(1 + c t m)``, the complement of the support is
+    ``{x(m): m real, x'(m) > 0}``; ``λ_max`` is the minimum of ``x`` on
+    ``(-1/(c t_max), 0)`` and ``λ_min`` its maximum on ``(0, ∞)`` (``c < 1``) or on
+    ``(-∞, -1/(c t_min))`` (``c > 1``); ``λ_min = 0`` at ``c = 1``.
+    ``moment(k)`` uses the free cumulants ``κ_k = c^{k-1} E_H[t^k]``.
+
+    References
+    ----------
+    Silverstein & Bai (1995); Silverstein & Choi (1995); Couillet & Debbah (2011).
+
+    Examples
+    --------
+    >>> law = WeightedCovarianceLaw(0.25, [1.0])       # all weights equal: MP(0.25)
+    >>> [round(e, 12) for e in law.support()]
+    [0.25, 2.25]
+    >>> round(float(law.pdf(1.0)), 10)                 # sqrt((2.25-1)(1-0.25))/(2 pi 0.25)
+    0.6164044441
+    >>> law2 = WeightedCovarianceLaw(0.1, [1.0, 3.0])
+    >>> law2.moment(2)                                  # c E t^2 + (E t)^2 = 0.1*5 + 4
+    4.5
+    """
+
+    def __init__(self, ratio, weights, probs=None, *, scan_points=512):
+        c = check_real("ratio", ratio, lo=0.0, lo_open=True)
+        w = check_array("weights", weights, ndim=1)
+        if w.dtype.kind == "c":
+            raise TypeError("weights must be real")
+        if np.any(w <= 0):
+            bad = w[w <= 0]
+            raise ValueError(f"weights must be > 0; got {bad.size} entries <= 0 (e.g. {float(bad[0])!r})")
+        if probs is None:
+            pr = np.full(w.size, 1.0 / w.size)
+        else:
+            pr = check_array("probs", probs, ndim=1)
+            if pr.shape != w.shape:
+                raise ValueError(f"probs must have the shape of weights {w.shape}; got {pr.shape}")
+            if np.any(pr < 0) or not pr.sum() > 0:
+                raise ValueError("probs must be >= 0 with a positive sum")
+            pr = pr / pr.sum()
+        t, inv = np.unique(w.astype(float), return_inverse=True)
+        pi = np.bincount(inv.ravel(), weights=pr, minlength=t.size)
+        keep = pi > 0
+        t, pi = t[keep], pi[keep]
+        self.ratio = c
+        self.weights = t
+        self.probs = pi
+        super().__init__(_WeightedProblem(c, t, pi), scan_points=scan_points)
+
+    def __repr__(self):
+        return f"WeightedCovarianceLaw(ratio={self.ratio!r}, n_atoms={self.weights.size})"
+
+    # -- transforms --------------------------------------------------------------------
+    def rescaled(self, factor):
+        """The law of ``factor · S`` (weights multiplied by ``factor > 0``).
+
+        Examples
+        --------
+        >>> WeightedCovarianceLaw(0.25, [1.0]).rescaled(2.0).support()
+        (0.5, 4.5)
+        """
+        f = check_real("factor", factor, lo=0.0, lo_open=True)
+        return WeightedCovarianceLaw(self.ratio, self.weights * f, self.probs, scan_points=self.scan_points)
+
+    @property
+    def kish_fraction(self):
+        """``(E_H t)² / E_H t²`` = ``n_eff/n``, the Kish effective sample fraction."""
+        return float(np.dot(self.probs, self.weights) ** 2 / np.dot(self.probs, self.weights**2))
+
+    def free_cumulants(self, kmax):
+        """Free cumulants ``κ_k = c^{k-1} E_H[t^k]``, ``k = 1..kmax`` (free compound Poisson)."""
+        kmax = check_int("kmax", kmax, min=1)
+        ks = np.arange(1, kmax + 1)
+        return np.array([self.ratio ** (k - 1) * float(np.dot(self.probs, self.weights**k)) for k in ks])
+
+    def moment(self, k, *, method="exact"):
+        """Raw moment ``E[x^k]`` (atom at 0 included).
+
+        ``method="exact"`` (default) uses the free cumulants; ``"quadrature"``
+        integrates the solver's density (a check of the solver).
+        """
+        k = check_int("k", k, min=0)
+        if method == "quadrature":
+            return super().moment(k)
+        if method != "exact":
+            raise ValueError(f"method must be 'exact' or 'quadrature'; got {method!r}")
+        if k == 0:
+            return 1.0
+        from .free_convolution import free_cumulants_to_moments
+
+        return float(free_cumulants_to_moments(self.free_cumulants(k))[k])
+
+    # -- exact outer edges -------------------------------------------------------------
+    def _x_of_m(self, m):
+        c, t, pi = self.ratio, self.weights, self.probs
+        return -1.0 / m + float(np.dot(pi, t / (1.0 + c * t * m)))
+
+    def _exact_outer_edges(self):
+        c, t, pi = self.ratio, self.weights, self.probs
+        tmax, tmin = t.max(), t.min()
+        tau = t / tmax
+
+        def h_hi(s):  # m = -s/(c tmax), s in (0, 1): m^2 x'(m)
+            u = s * tau
+            return 1.0 - float(np.dot(pi, (u / (1.0 - u)) ** 2)) / c
+
+        s_hi = _root_decreasing(h_hi, 0.0, 1.0)
+        hi = self._x_of_m(-s_hi / (c * tmax))
+        if c < 1.0:
+
+            def h_lo(v):  # m = e^v/(c tmax) > 0
+                u = math.exp(v) * tau
+                return 1.0 - float(np.dot(pi, (u / (1.0 + u)) ** 2)) / c
+
+            a, b = -50.0, 1.0
+            while h_lo(b) > 0:
+                b += 5.0
+            while h_lo(a) < 0:
+                a -= 20.0
+            v = brentq(h_lo, a, b, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=500)
+            lo = self._x_of_m(math.exp(v) / (c * tmax))
+        elif c > 1.0:
+            s0 = tmax / tmin  # m = -s/(c tmax), s > tmax/tmin
+            excess = (t - tmin) / tmin  # s0 tau - 1 >= 0, without cancellation
+
+            def h_lo2(v):  # s = s0 (1 + e^v): u = s tau, u - 1 = (s0 tau - 1) + s0 tau e^v > 0
+                ev = math.exp(v)
+                u = s0 * tau * (1.0 + ev)
+                return 1.0 - float(np.dot(pi, (u / (excess + s0 * tau * ev)) ** 2)) / c
+
+            a, b = -40.0, 1.0
+            while h_lo2(b) < 0:
+                b += 5.0
+            while h_lo2(a) > 0:
+                a -= 20.0
+            v = brentq(h_lo2, a, b, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=500)
+            lo = self._x_of_m(-s0 * (1.0 + math.exp(v)) / (c * tmax))
+        else:
+            lo = 0.0
+        return (max(lo, 0.0), hi)
+
+
+def _root_decreasing(h, a, b):
+    """Root of a decreasing function on the open interval (a, b), h(a+) > 0 > h(b-)."""
+    # bisection in a logit-like parametrisation to resolve roots close to b
+    lo, hi = a, b
+    for _ in range(2000):
+        mid = 0.5 * (lo + hi)
+        if mid in (lo, hi):
+            break
+        if h(mid) > 0:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
+
+
+def discounted(ratio, r, steps, batch=1, *, accumulated=False, scan_points=512):
+    """Limiting law of SGD's discounted input covariance (weights ``r^(t-s)``).
+
+    .. math::
+
+        C_t = \\sum_{s=1}^{t} r^{t-s} \\sum_{i \\in \\text{batch } s} x_i x_i^\\top,
+        \\qquad n = B \\cdot t \\text{ tokens}, \\quad c = p/n,
+
+    with ``t = steps`` and ``B = batch``: the weight distribution ``H`` has atoms
+    ``r^k``, ``k = 0..t-1``, each of mass ``1/t`` (so ``H`` does not depend on
+    ``B``). By default the law describes ``C_t/n`` (weights ``r^k <= 1``,
+    mean eigenvalue ``(1 - r^t)/(t(1 - r))``); with ``accumulated=True`` it
+    describes ``C_t`` itself (every eigenvalue multiplied by ``n = B·t``), i.e.
+    the scale of the actual sum of LayerNorm-ed inputs with ``E‖x‖² = p``.
+
+    Parameters
+    ----------
+    ratio : float
+        ``c = p/(B·steps) > 0``, the weighted law's ratio.
+    r : float
+        Discount per step, ``0 < r <= 1`` (``r = 1 - lr·weight_decay``); ``r = 1``
+        gives MP(ratio).
+    steps : int
+        Number of steps ``t >= 1``.
+    batch : int, default 1
+        Tokens per step ``B`` (only enters the accumulated scale ``n = B·t``).
+    accumulated : bool, default False
+        Return the law of ``C_t`` (True) instead of ``C_t / n``.
+
+    Returns
+    -------
+    WeightedCovarianceLaw
+        With attributes ``n_tokens = B·steps`` and ``discount = r``.
+
+    References
+    ----------
+    Peng et al., arXiv 2309.03004 (the accumulated covariance); Silverstein & Bai
+    (1995) for the limit.
+
+    Examples
+    --------
+    >>> law = discounted(0.5, 0.99, 200, batch=4)
+    >>> round(law.mean(), 6) == round((1 - 0.99**200) / (200 * 0.01), 6)
+    True
+    >>> round(law.ratio_of_edges(), 1)
+    51.0
+    """
+    c = check_real("ratio", ratio, lo=0.0, lo_open=True)
+    r = check_real("r", r, lo=0.0, hi=1.0, lo_open=True)
+    steps = check_int("steps", steps, min=1)
+    batch = check_int("batch", batch, min=1)
+    k = np.arange(steps, dtype=float)
+    w = np.exp(k * math.log(r)) if r < 1.0 else np.ones(1)
+    if np.any(w <= 0):  # underflow for very long horizons: these samples carry no weight
+        w = w[w > 0]
+        raise ValueError(
+            f"r**steps underflows to 0 (r={r!r}, steps={steps}); use fewer steps (the tail beyond "
+            f"{w.size} steps is below the smallest float)"
+        )
+    n = batch * steps
+    if accumulated:
+        w = w * n
+    law = WeightedCovarianceLaw(c, w, scan_points=scan_points)
+    law.n_tokens = n
+    law.discount = r
+    return law
+
+
+def kish_effective_size(weights):
+    """Kish effective sample size ``(Σ w)² / Σ w²`` of a weight vector (one weight per sample).
+
+    For SGD's discounted sum (``B`` samples per step, weights ``r^k``,
+    ``k < t``) it is ``B (1+r)/(1-r) · (1 - r^t)/(1 + r^t)``, see
+    :func:`rmt_sparsity.theory.kish_effective_samples`.
+
+    Examples
+    --------
+    >>> kish_effective_size([1.0, 1.0, 1.0, 1.0])
+    4.0
+    >>> round(kish_effective_size(0.99 ** np.arange(100_000)), 6)   # (1+r)/(1-r)
+    199.0
+    """
+    w = check_array("weights", weights, ndim=1)
+    if np.any(w < 0):
+        raise ValueError("weights must be >= 0")
+    s2 = float(np.dot(w, w))
+    if s2 == 0:
+        raise ValueError("weights must not all be 0")
+    return float(w.sum() ** 2 / s2)
+
+
+@dataclass(frozen=True)
+class HeuristicMP:
+    """The paper's heuristic MP prediction for the discounted covariance (DESIGN §4.5).
+
+    Attributes
+    ----------
+    ratio : float
+        ``c = p / (B · min(t, T_eff))``.
+    window : float
+        ``T_eff = ⌈log(θ(1-r))/log r - 1⌉`` (``inf`` for ``r = 1``).
+    eigenvalue_ratio : float
+        ``λ_max/λ_min = ((1 + √c)/(1 - √c))²`` of MP(c) (``inf`` for ``c >= 1``).
+    n_eff_kish : float
+        Kish effective samples ``B(1+r)/(1-r)·(1-r^t)/(1+r^t)`` (``B t`` for ``r = 1``).
+    dim, batch, steps : int
+    r, theta : float
+    """
+
+    ratio: float
+    window: float
+    eigenvalue_ratio: float
+    n_eff_kish: float
+    dim: int
+    batch: int
+    steps: int
+    r: float
+    theta: float
+
+    def law(self):
+        """``MarchenkoPastur(ratio)`` (scale 1), imported lazily from :mod:`rmt_sparsity.laws`."""
+        from .marchenko_pastur import MarchenkoPastur
+
+        return MarchenkoPastur(self.ratio)
+
+
+def heuristic_mp(dim, r, steps, batch=1, theta=1e-3):
+    """The paper's heuristic: ``aC_t`` follows MP with ratio ``c = p/(B·min(t, T_eff))``.
+
+    .. math::
+
+        T_\\mathrm{eff} = \\left\\lceil \\frac{\\log(\\theta(1-r))}{\\log r} - 1 \\right\\rceil,
+        \\qquad c = \\frac{p}{B \\min(t, T_\\mathrm{eff})},
+        \\qquad \\frac{\\lambda_{\\max}}{\\lambda_{\\min}} = \\Bigl(\\frac{1+\\sqrt c}{1-\\sqrt c}\\Bigr)^2.
+
+    **A heuristic, not a theorem**: the exact limit is :func:`discounted` (a
+    geometrically weighted sum is not an unweighted one). Reference:
+    arXiv 2309.03004; DESIGN §4.5.
+
+    Parameters
+    ----------
+    dim : int
+        Input dimension ``p``.
+    r : float
+        Discount per step, ``0 < r <= 1``.
+    steps : int
+        ``t >= 1``.
+    batch : int, default 1
+    theta : float, default 1e-3
+        Absolute tail threshold of ``T_eff``.
+
+    Returns
+    -------
+    HeuristicMP
+
+    Examples
+    --------
+    >>> h = heuristic_mp(100, 0.99, 3000)
+    >>> h.window, round(h.ratio, 6), round(h.eigenvalue_ratio, 2)
+    (1145.0, 0.087336, 3.38)
+    >>> round(discounted(100 / 3000, 0.99, 3000).ratio_of_edges(), 1)   # the exact law
+    20.0
+    """
+    from ..theory._window import _window_from_r
+
+    dim = check_int("dim", dim, min=1)
+    r = check_real("r", r, lo=0.0, hi=1.0, lo_open=True)
+    steps = check_int("steps", steps, min=1)
+    batch = check_int("batch", batch, min=1)
+    theta = check_real("theta", theta, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
+    window = _window_from_r(r, theta)
+    c = dim / (batch * min(float(steps), window))
+    sc = math.sqrt(c)
+    eig = ((1.0 + sc) / (1.0 - sc)) ** 2 if c < 1.0 else math.inf
+    if r == 1.0:
+        neff = float(batch * steps)
+    else:
+        rt = math.exp(steps * math.log(r))
+        neff = batch * (1.0 + r) / (1.0 - r) * (1.0 - rt) / (1.0 + rt)
+    return HeuristicMP(
+        ratio=c, window=window, eigenvalue_ratio=eig, n_eff_kish=neff, dim=dim, batch=batch, steps=steps, r=r, theta=theta
+    )
