@@ -6,6 +6,15 @@
   and heuristic predictions beside simulated values, with Monte-Carlo SEs.
 """
 
+from ._predict import mp_ratio, predict_vs_simulate, wasserstein1_to_law
 from ._simulate import BACKENDS, NoiseSimulation, extreme_ratio, simulate_sgd_noise
 
-__all__ = ["BACKENDS", "NoiseSimulation", "extreme_ratio", "simulate_sgd_noise"]
+__all__ = [
+    "BACKENDS",
+    "NoiseSimulation",
+    "extreme_ratio",
+    "mp_ratio",
+    "predict_vs_simulate",
+    "simulate_sgd_noise",
+    "wasserstein1_to_law",
+]
