@@ -37,7 +37,7 @@ class LowRankPredictor:
         Calibrated margin, in residual standard deviations.
     rank : int
     recall, precision : float
-        Measured on the held-out half of the fitting sample:
+        Measured on the held-out test quarter of the fitting sample:
         recall = |pred ∩ true| / |true|, precision = |pred ∩ true| / |pred|.
     details : dict
         Predicted and true densities on the held-out half, target recall.
@@ -107,15 +107,18 @@ def _scores(true, pred) -> dict:
 def fit_predictor(x_sample, w_in, b_in=None, *, rank: int, target_recall: float = 0.99, threshold: float = 0.0, rng=None):
     r"""Fit a :class:`LowRankPredictor` on sample inputs.
 
-    The sample (n rows) is split at random in two halves. On the first,
+    The sample (n rows) is split at random into a factorisation half, a
+    calibration quarter and a test quarter. On the first,
     ``H = X W_in^T`` (n₁, d_ff) is factorised: its top-r right singular
     vectors ``V_r`` give the best rank-r approximation of ``H`` in Frobenius
     norm (Eckart-Young), ``Ĥ = H V_r V_r^T = X (W_in^T V_r) V_r^T``, hence
     ``A = W_in^T V_r`` and ``B = V_r^T``. The per-neuron residual standard
     deviations ``s_i`` and the margin ``z`` (the smallest margin that reaches
-    the target recall on the first half, floored at 0 so that a neuron whose
-    point estimate is active is always predicted) are set there too. Recall and precision are then measured
-    on the second half (held out), so they are honest estimates.
+    the target recall, floored at 0 so that a neuron whose point estimate is
+    active is always predicted) come from the calibration quarter, out of the
+    factorisation sample (in-sample residuals would be too small). Recall and
+    precision are then measured on the test quarter, so they are honest
+    estimates.
 
     .. math::
 
@@ -125,7 +128,7 @@ def fit_predictor(x_sample, w_in, b_in=None, *, rank: int, target_recall: float 
     Parameters
     ----------
     x_sample : ndarray, shape (n, d_model)
-        Sample inputs (n >= 4), same dtype as ``w_in``.
+        Sample inputs (n >= 8), same dtype as ``w_in``.
     w_in : ndarray, shape (d_ff, d_model)
     b_in : ndarray, shape (d_ff,), optional
     rank : int
@@ -158,8 +161,8 @@ def fit_predictor(x_sample, w_in, b_in=None, *, rank: int, target_recall: float 
     w = check_weight("w_in", w_in)
     d_ff, d_model = w.shape
     x = check_activations("x_sample", x_sample, w.dtype, d_model, "d_model")
-    if x.ndim != 2 or x.shape[0] < 4:
-        raise ValueError(f"x_sample must be 2-D with at least 4 rows; got shape {x.shape}")
+    if x.ndim != 2 or x.shape[0] < 8:
+        raise ValueError(f"x_sample must be 2-D with at least 8 rows; got shape {x.shape}")
     n = x.shape[0]
     rank = check_int("rank", rank, min=1, max=min(n // 2, d_model))
     target_recall = check_real("target_recall", target_recall, lo=0.0, hi=1.0, lo_open=True)
@@ -169,32 +172,38 @@ def fit_predictor(x_sample, w_in, b_in=None, *, rank: int, target_recall: float 
             raise ValueError(f"b_in must be None or an ndarray of shape ({d_ff},) and dtype {w.dtype}")
     gen = as_generator(rng)
     perm = gen.permutation(n)
-    fit_rows, test_rows = perm[: n // 2], perm[n // 2 :]
-    bias = np.zeros(d_ff, w.dtype) if b_in is None else b_in
+    n_fac, n_cal = n // 2, (n - n // 2) // 2
+    fac_rows, cal_rows, test_rows = perm[:n_fac], perm[n_fac : n_fac + n_cal], perm[n_fac + n_cal :]
+    bias64 = np.zeros(d_ff) if b_in is None else b_in.astype(np.float64)
     # Factorise in float64 (the sample is small); the factors are stored in the weights' dtype.
     x64 = x.astype(np.float64)
-    h_fit = x64[fit_rows] @ w.T.astype(np.float64)
-    # Right singular vectors of H from the small Gram matrix H H^T (n1 x n1).
-    evals, u = np.linalg.eigh(h_fit @ h_fit.T)
+    w64t = w.T.astype(np.float64)
+    h_fac = x64[fac_rows] @ w64t
+    # Right singular vectors of H from the small Gram matrix H H^T (n_fac x n_fac).
+    evals, u = np.linalg.eigh(h_fac @ h_fac.T)
     order = np.argsort(evals)[::-1][:rank]
     sv = np.sqrt(np.maximum(evals[order], 0.0))
-    keep = sv > sv[0] * 1e-12 if sv.size and sv[0] > 0 else np.zeros(0, bool)
-    v = (h_fit.T @ u[:, order[keep]]) / sv[keep]  # (d_ff, r'), orthonormal columns
-    a = w.T.astype(np.float64) @ v  # (d_model, r')
-    hhat_fit = (x64[fit_rows] @ a) @ v.T
-    resid = h_fit - hhat_fit
-    s = np.sqrt(np.mean(resid * resid, axis=0)) + 1e-30
-    bias64 = bias.astype(np.float64)
-    true_fit = h_fit + bias64 > threshold
-    need = ((threshold - hhat_fit - bias64) / s)[true_fit]
+    keep = sv > sv[0] * 1e-12 if sv.size and sv[0] > 0 else np.zeros(sv.shape, bool)
+    v = (h_fac.T @ u[:, order[keep]]) / sv[keep]  # (d_ff, r'), orthonormal columns
+    a = w64t @ v  # (d_model, r')
+
+    def est(rows):
+        h = x64[rows] @ w64t + bias64
+        return h, (x64[rows] @ a) @ v.T + bias64
+
+    # Residual scales and margin on the calibration part (out of the factorisation sample).
+    h_cal, hhat_cal = est(cal_rows)
+    resid = h_cal - hhat_cal
+    s = np.sqrt(np.mean(resid * resid, axis=0))
+    s = s + 1e-12 * (np.sqrt(np.mean(h_cal * h_cal, axis=0)) + 1e-300)
+    true_cal = h_cal > threshold
+    need = ((threshold - hhat_cal) / s)[true_cal]
     z = float(np.quantile(need, target_recall)) if need.size else 0.0
     z += 1e-9 * (1.0 + abs(z))  # the rule is strict (>): lift z off the quantile's own sample point
     z = max(z, 0.0)  # never drop a neuron whose point estimate is already active
     fused_bias = bias64 + z * s - threshold
-    x_test = x64[test_rows]
-    h_test = x_test @ w.T.astype(np.float64) + bias64
-    pred_test = (x_test @ a) @ v.T + fused_bias > 0
-    sc = _scores(h_test > threshold, pred_test)
+    h_test, hhat_test = est(test_rows)
+    sc = _scores(h_test > threshold, hhat_test - bias64 + fused_bias > 0)
     dt = w.dtype
     return LowRankPredictor(
         a=np.ascontiguousarray(a, dtype=dt),
@@ -208,7 +217,8 @@ def fit_predictor(x_sample, w_in, b_in=None, *, rank: int, target_recall: float 
             "target_recall": target_recall,
             "density_true": sc["density_true"],
             "density_pred": sc["density_pred"],
-            "n_fit": int(fit_rows.size),
+            "n_factor": int(fac_rows.size),
+            "n_calibrate": int(cal_rows.size),
             "n_test": int(test_rows.size),
         },
     )
