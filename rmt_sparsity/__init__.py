@@ -53,6 +53,18 @@ _LAZY = {
     "marchenko_pastur": "laws",
     # ensembles
     "wishart_eigenvalues": "ensembles",
+    # noise
+    "simulate_sgd_noise": "noise",
+    "predict_vs_simulate": "noise",
+    "NoiseSimulation": "noise",
+    # theory
+    "effective_window": "theory",
+    "effective_ratio": "theory",
+    "kish_effective_samples": "theory",
+    "alpha_anisotropy": "theory",
+    "augmented_flatness": "theory",
+    "layernorm_sq_norm": "theory",
+    "noise_sharpness_prediction": "theory",
     # experiments
     "Claim": "experiments",
     "Prediction": "experiments",
@@ -60,6 +72,7 @@ _LAZY = {
     "Verdict": "experiments",
     "registry": "experiments",
     "run_claims": "experiments",
+    "Sweep": "experiments",
     # package utilities
     "as_generator": "_rng",
     "show_versions": "_versions",

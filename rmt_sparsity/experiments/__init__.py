@@ -20,6 +20,9 @@ from .claims import (
     run_claims,
     within_band,
 )
+from .executors import dask_executor, local_executor
+from .store import ResultStore
+from .sweep import Sweep, SweepResult
 
 __all__ = [
     "EXPECTED_CLAIMS",
@@ -37,4 +40,9 @@ __all__ = [
     "run_claim",
     "run_claims",
     "within_band",
+    "Sweep",
+    "SweepResult",
+    "ResultStore",
+    "local_executor",
+    "dask_executor",
 ]
