@@ -4,6 +4,9 @@ Each helper/capability owns one section below; keep imports light (scipy only).
 """
 
 # --- Marchenko-Pastur (issue 2) ---
+from .marchenko_pastur import MarchenkoPastur, marchenko_pastur  # noqa: E402
+
+__all__ = globals().get("__all__", []) + ["MarchenkoPastur", "marchenko_pastur"]
 
 # --- Tracy-Widom and finite-size edge bands (issue 3) ---
 
