@@ -250,11 +250,13 @@ def dormant_scores(activations) -> np.ndarray:
     """
     a = as_activations("activations", activations, ndim=2)
     a = a.astype(np.float64, copy=False)
-    per_neuron = np.mean(np.abs(a), axis=0)
-    layer_mean = float(np.mean(per_neuron))
-    if layer_mean == 0.0:
-        return np.zeros_like(per_neuron)
-    return per_neuron / layer_mean
+    # s_i = (S_i / T) / (S / (T d)) = d S_i / S with S_i = sum_t |a_ti| and S = sum_i S_i:
+    # one division, and exact for integer-valued activations.
+    col = np.sum(np.abs(a), axis=0)
+    total = float(np.sum(col))
+    if total == 0.0:
+        return np.zeros_like(col)
+    return col * (a.shape[1] / total)
 
 
 def dormant_fraction(activations, tau=0.0):
