@@ -837,13 +837,19 @@ class FixedPointLaw:
     def cdf(self, x):
         """Cumulative distribution function (atoms included; NaN for NaN input).
 
+        The integrated density is normalised to the mass ``1 - Σ atoms`` so that the
+        cdf reaches exactly 1; the deficit before normalisation is :meth:`mass_error`.
+
         The density is integrated on each support interval through the cosine
         series of ``f(θ) = ρ(x(θ)) x'(θ)``, ``x(θ) = a + (b-a)(1-cos θ)/2``.
         """
         xx = np.asarray(x, dtype=float)
         out = np.zeros(xx.shape)
-        for q in self._quadrature():
-            out = out + self._interval_cdf(q, xx)
+        quads = self._quadrature()
+        ac_mass = sum(q["mass"] for q in quads)
+        norm = (1.0 - sum(m for _, m in self.problem.atoms())) / ac_mass if ac_mass > 0 else 1.0
+        for q in quads:
+            out = out + norm * self._interval_cdf(q, xx)
         for loc, mass in self.problem.atoms():
             out = out + mass * (xx >= loc)
         out = np.where(np.isnan(xx), np.nan, np.clip(out, 0.0, 1.0))
