@@ -96,7 +96,7 @@ def _two_prod(a, b):
 
 def _dd_sq(hi, lo):
     p, e = _two_prod(hi, hi)
-    return _two_sum(p, e + 2.0 * hi * lo)
+    return _two_sum(p, e + (2.0 * hi * lo + lo * lo))
 
 
 def _dd_mul_d(hi, lo, s):
