@@ -55,12 +55,12 @@ def down_case(draw):
     density = draw(st.one_of(st.just(0.0), st.just(1.0), st.floats(0.0, 1.0)))
     empty_rows = draw(st.booleans())
     method = draw(st.sampled_from(["auto", "rows", "union"]))
-    threads = draw(st.sampled_from([1, 2]))
+    threads = draw(st.sampled_from([None, 1, 2]))  # None + "auto" + one token = the inlined hot path
     seed = draw(st.integers(0, 2**32 - 1))
     return dtype, d_ff, d_model, batch, density, empty_rows, method, threads, seed
 
 
-@SETTINGS
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(down_case())
 def test_sparse_down_matches_dense(case):
     dtype, d_ff, d_model, batch, density, empty_rows, method, threads, seed = case
@@ -71,6 +71,8 @@ def test_sparse_down_matches_dense(case):
     if empty_rows and h.ndim == 2:
         h[rng.random(h.shape[0]) < 0.5] = 0
     y, plan = sparse_down(h, w, method=method, threads=threads, return_plan=True)
+    y_hot = sparse_down(h, w, method=method, threads=threads)
+    np.testing.assert_array_equal(y_hot, y)  # same kernels, same summation order
     assert y.dtype == dtype and y.shape == h.shape[:-1] + (d_model,)
     h64, w64 = h.astype(np.float64), w.astype(np.float64)
     ref = h64 @ w64
@@ -221,7 +223,7 @@ def test_predictor_reports_recall_and_precision_on_held_out_data():
     d_ff, d_model = 300, 48
     w_in = rng.standard_normal((d_ff, d_model))
     spectrum = np.arange(1, d_model + 1) ** -1.0
-    sample = rng.standard_normal((2000, d_model)) * spectrum
+    sample = rng.standard_normal((1200, d_model)) * spectrum
     p = fit_predictor(sample, w_in, rank=12, target_recall=0.95, rng=0)
     # held-out recall of a quantile rule with n_fit*rho*d_ff ~ 1.5e5 calibration points: within
     # a few binomial SEs of the target (SE ~ sqrt(.95*.05/1.5e5) ~ 6e-4; rows are correlated, so allow 0.02)

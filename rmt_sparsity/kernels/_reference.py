@@ -6,6 +6,8 @@ import numbers
 
 import numpy as np
 
+from .threads import _STATE as _THREAD_STATE
+
 __all__ = ["ACTIVATIONS", "ffn_dense", "get_activation"]
 
 
@@ -95,9 +97,7 @@ def check_activations(name: str, a, dtype, width: int, width_name: str) -> np.nd
 
 def check_threads(threads) -> int:
     if threads is None:
-        from .threads import get_kernel_threads
-
-        return get_kernel_threads()
+        return _THREAD_STATE["threads"]
     if isinstance(threads, bool) or not isinstance(threads, numbers.Integral) or threads < 1:
         raise ValueError(f"threads must be an integer >= 1 or None; got {threads!r}")
     return int(threads)

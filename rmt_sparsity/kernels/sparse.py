@@ -20,6 +20,7 @@ import numpy as np
 
 from .._checks import check_choice, check_int, check_real
 from ._reference import check_activations, check_threads, check_weight, get_activation
+from .threads import _STATE as _THREADS
 from .threads import run_split
 
 __all__ = ["sparse_down", "sparse_up", "sparse_ffn", "down_plan", "random_activations", "UNION_MIN_FILL"]
@@ -34,11 +35,17 @@ _UNION_TILE_BYTES = 256 * 1024
 _ARANGE: dict[int, np.ndarray] = {}
 
 
+_NB = None
+
+
 def _kernels():
     """Import the Numba module on first use (importing the package compiles nothing)."""
-    from . import _nb
+    global _NB
+    if _NB is None:
+        from . import _nb
 
-    return _nb
+        _NB = _nb
+    return _NB
 
 
 def _arange(n: int) -> np.ndarray:
@@ -54,8 +61,12 @@ def _down(a, idx, w, y, method, n, d_ff):
     B = a.shape[0]
     d_model = w.shape[1]
     if B == 1 and method != "union":
-        nnz = int(np.count_nonzero(a))
-        plan = {"method": "rows", "density": nnz / d_ff, "union_density": nnz / d_ff, "fill": 1.0}
+        # hot path (one token): no union statistics, the kernel counts the non-zeros it streams
+        if n == 1:
+            nnz = nb.down_rows(a, idx, w, y, 0, d_model)
+        else:
+            nnz = run_split(lambda lo, hi: nb.down_rows(a, idx, w, y, lo, hi), d_model, n, align=64)[0]
+        return {"method": "rows", "density": nnz / d_ff, "union_density": nnz / d_ff, "fill": 1.0}
     else:
         u, nnz = nb.union_active(a)
         fill = nnz / (B * u.shape[0]) if u.shape[0] else 1.0
@@ -169,6 +180,27 @@ def sparse_down(h, w_out_t, *, method="auto", threads=None, return_plan=False):
     >>> sparse_down(np.array([0.0, 2.0, 0.0, 1.0]), w_out_t)
     array([15., 18., 21.])
     """
+    # Hot path (one token, defaults, one thread): the same checks as below, inlined, because
+    # Python overhead is paid with cold caches right after streaming the weights (measured
+    # ~80 us through the general path vs ~25 us for the bare kernel at d_ff = 16384).
+    if (
+        type(h) is np.ndarray
+        and type(w_out_t) is np.ndarray
+        and h.ndim == 1
+        and w_out_t.ndim == 2
+        and threads is None
+        and not return_plan
+        and method == "auto"
+        and _THREADS["threads"] == 1
+        and _NB is not None
+        and h.dtype is w_out_t.dtype
+        and h.dtype.char in "fd"
+        and h.shape[0] == w_out_t.shape[0]
+        and w_out_t.size
+        and h.flags.c_contiguous
+        and w_out_t.flags.c_contiguous
+    ):
+        return _NB.down_vec(h, w_out_t)
     w = check_weight("w_out_t", w_out_t)
     d_ff, d_model = w.shape
     h = check_activations("h", h, w.dtype, d_ff, "d_ff")

@@ -105,16 +105,16 @@ def _pool(n: int):
 def run_split(fn, total: int, n: int, align: int = 1):
     """Call ``fn(lo, hi)`` on ``n`` contiguous pieces of ``range(total)`` (in parallel when ``n > 1``).
 
+    Returns the list of the calls' results, in piece order.
+
     Piece boundaries are multiples of ``align`` (cache-line alignment of output columns).
     """
     n = max(1, min(n, -(-total // align)))
     if n == 1:
-        fn(0, total)
-        return
+        return [fn(0, total)]
     step = -(-total // n)
     step = -(-step // align) * align
     bounds = [(lo, min(total, lo + step)) for lo in range(0, total, step)]
     futs = [_pool(n).submit(fn, lo, hi) for lo, hi in bounds[1:]]
-    fn(*bounds[0])
-    for f in futs:
-        f.result()
+    first = fn(*bounds[0])
+    return [first] + [f.result() for f in futs]
