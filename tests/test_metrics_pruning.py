@@ -57,6 +57,14 @@ def test_magnitude_prune_hits_fraction_exactly_with_ties(sparsity):
         assert np.abs(w[~mask]).max() <= np.abs(w[mask]).min()
 
 
+def test_magnitude_prune_count_is_robust_to_float_products():
+    # 0.29 * 100 = 28.999999999999996 and 0.57 * 100 = 56.99999999999999 in float64: the count
+    # must still be 29 and 57 (rounded, not truncated)
+    w = np.arange(1.0, 101.0)
+    assert np.count_nonzero(~magnitude_mask(w, 0.29)) == 29
+    assert np.count_nonzero(~magnitude_mask(w, 0.57)) == 57
+
+
 def test_magnitude_prune_keeps_dtype():
     w = np.arange(8, dtype=np.float32).reshape(2, 4)
     assert magnitude_prune(w, 0.5).dtype == np.float32

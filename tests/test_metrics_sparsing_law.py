@@ -88,21 +88,30 @@ def test_noisy_refit_interval_and_se():
 @pytest.mark.slow
 def test_a0_interval_coverage_over_seeds():
     # Refit R = 300 noisy copies of the published 0.1B ReLU curve at the paper's residual level.
-    # If the interval is calibrated, the number covering the truth is Binomial(R, 0.95):
-    # coverage within 0.95 +- 3 sqrt(0.95 * 0.05 / R) = +-0.038 (3 binomial SE).
+    # A calibrated interval covers the truth Binomial(R, 0.95) times: 3 binomial SE = 0.038.
+    # The F-profile interval is exact for linear models; in this near-degenerate model it is
+    # mildly conservative: an independent run (seeds 20000..20599 of _noisy) measured 0.973
+    # (SE 0.0066). The upper bound allows that measured excess (0.025) on top of 3 SE; the
+    # lower bound is the plain 3 SE one. To rule out "covers because it is wide", the profile
+    # interval must also be narrower than the Wald one in the median (measured ratio ~0.64).
     R, level = 300, 0.95
     band = 3 * np.sqrt(level * (1 - level) / R)
     prof = wald = 0
+    ratios = []
     for seed in range(R):
         fit = fit_sparsing_law(D_PAPER, _noisy(1000 + seed), "relu")
         lo, hi = fit.a0_interval
         prof += lo <= TRUE["a0"] <= hi
         wlo, whi = fit.interval("a0")
         wald += wlo <= TRUE["a0"] <= whi
-    print(f"A0 coverage at noise {NOISE_PAPER}: profile {prof / R:.3f}, Wald {wald / R:.3f}")
-    assert abs(prof / R - level) <= band
-    # documented finding: the Wald interval under-covers here (measured ~0.89)
-    assert wald / R < level - 0.02
+        ratios.append((hi - lo) / (whi - wlo))
+    print(f"A0 coverage at noise {NOISE_PAPER}: profile {prof / R:.3f}, Wald {wald / R:.3f}, "
+          f"median width ratio {np.median(ratios):.2f}")
+    assert level - band <= prof / R <= level + 0.025 + band
+    assert np.median(ratios) < 1.0
+    # documented finding: the Wald interval under-covers here (measured 0.90 here, 0.87 on the
+    # independent seeds), more than 3 SE below nominal
+    assert wald / R < level - band
 
 
 @pytest.mark.slow

@@ -325,8 +325,11 @@ def ppl_p_sparsity(
       :math:`|a_{t,i}|\,\lVert W_\mathrm{out}[:, i]\rVert \le t_l` before the
       down-projection (equivalently :math:`|a_{t,i}| \le t_l / \lVert W_\mathrm{out}[:, i]\rVert`).
 
-    The JAX models of :mod:`rmt_sparsity.nn` provide this masking through their
-    hooks; any other framework only needs a closure of that form.
+    With the JAX models of :mod:`rmt_sparsity.nn` the masking is a ``post`` hook
+    per key layer, e.g. ``hooks={f"layer{i}.post": lambda a, t=t_i, n=colnorm_i:
+    jnp.where(jnp.abs(a) * n <= t, 0.0, a)}`` with ``colnorm_i`` the column norms
+    of the matrix that consumes ``a`` (``w_out``, or the next layer's ``w``,
+    both ``(out, in)``); any other framework only needs a closure of that form.
 
     Parameters
     ----------
