@@ -304,3 +304,35 @@ def test_discounted_against_simulation_layernorm_columns():
 def test_discounted_against_simulation_n2000():
     # acceptance setting: n = 2000, W1 <= 2 % of the mean eigenvalue (measured 0.5-1.1 %)
     _check_against_simulation(2000, 3, seed=21, w1_tol=0.02, k_edge=8.0)
+
+
+# ------------------------------------------------------------------------------------------
+# Random weight laws (hypothesis): branch, certificate and mass on arbitrary H
+# ------------------------------------------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    c=st.floats(0.05, 20.0),
+    t=st.lists(st.floats(0.1, 10.0), min_size=1, max_size=4),
+    seed=st.integers(0, 2**16),
+)
+def test_random_weight_laws_are_consistent(c, t, seed):
+    rng = np.random.default_rng(seed)
+    pr = rng.random(len(t)) + 0.1
+    law = WeightedCovarianceLaw(c, t, pr)
+    lo, hi = law.support()
+    z = rng.uniform(lo - 1, hi + 1, 16) + 1j * 10.0 ** rng.uniform(-6, 0, 16)
+    sol = law.solve(z)
+    assert np.all(sol.residual <= 1e-12) and np.all(sol.m.imag > 0)
+    # Im(z m) >= 0 for a law on [0, inf)
+    assert np.all((z * sol.m).imag >= -1e-10 * np.abs(z * sol.m))
+    # total mass (atoms + density) is 1 to the quadrature's convergence level
+    assert law.mass_error() <= 1e-8
+    for k in (1, 2):
+        assert law.moment(k, method="quadrature") == pytest.approx(law.moment(k), rel=1e-7)
+    # exact outer edges bound the density
+    assert law.pdf(hi * (1 + 1e-6)) <= 1e-10 / (hi - lo) and law.pdf(lo * (1 - 1e-6)) <= 1e-10 / (hi - lo)

@@ -212,8 +212,10 @@ class FixedPointProblem:
         Point masses of the law (e.g. the mass ``1 - 1/ratio`` at 0).
     ``initial(z)`` -> u
         A starting point valid for ``Im z`` large compared with ``scale``.
-    ``residual(u, z)`` -> (F, dF/du)
-        The equation, normalised so that ``|F|`` is dimensionless.
+    ``residual(u, z)`` -> (F, dF/du) or (F, dF/du, S)
+        The equation, normalised so that ``|F|`` is dimensionless. The optional
+        ``S`` is the magnitude of the largest terms of ``F`` (same normalisation);
+        the certificate is then ``|F|/max(S, 1) <= tol`` (relative rounding level).
     ``stieltjes(u, z)`` -> m
         The Stieltjes transform of the law from the solution ``u``.
     ``admissible(u, z)`` -> bool array
@@ -267,6 +269,16 @@ class StieltjesSolution:
     tol: float
 
 
+def _eval(problem, u, z):
+    """(F, F', S): S >= 1 is the rounding scale of F (magnitude of its largest terms relative
+    to the normalisation), so that the certificate ``|F|/S <= tol`` is attainable in floating
+    point when F is a difference of large terms. Problems may return (F, F') only (S = 1)."""
+    out = problem.residual(u, z)
+    if len(out) == 3:
+        return out[0], out[1], np.maximum(np.abs(out[2]), 1.0)
+    return out[0], out[1], 1.0
+
+
 #: Residual below which Newton keeps polishing (full steps only, while |F| decreases).
 _POLISH_TOL = 1e-15
 
@@ -282,8 +294,8 @@ def _newton(problem, u, z, tol, maxiter, polish=False):
     u = u.copy()
     tol = np.broadcast_to(np.asarray(tol, dtype=float), u.shape)
     target = np.where(np.broadcast_to(polish, u.shape), np.minimum(tol, _POLISH_TOL), tol)
-    F, dF = problem.residual(u, z)
-    r = np.abs(F)
+    F, dF, S = _eval(problem, u, z)
+    r = np.abs(F) / S
     bad = ~np.isfinite(r)
     r[bad] = np.inf
     done = r <= target
@@ -307,9 +319,9 @@ def _newton(problem, u, z, tol, maxiter, polish=False):
                 break
             cand = ua[idx] - lam[idx] * step[idx]
             with np.errstate(all="ignore"):
-                Fc, dFc = problem.residual(cand, za[idx])
+                Fc, dFc, Sc = _eval(problem, cand, za[idx])
                 ok = problem.admissible(cand, za[idx])
-            rc = np.abs(Fc)
+            rc = np.abs(Fc) / Sc
             ok &= np.isfinite(rc) & (rc < ra[idx] * (1.0 - 1e-4 * lam[idx]) + 1e-300)
             take = idx[ok]
             new_u[take] = cand[ok]
@@ -649,12 +661,14 @@ class FixedPointLaw:
             grid = lo + width * (0.5 + np.arange(n)) / n
         else:
             grid = np.linspace(lo, hi, n)
-        # avoid atoms exactly
+        # skip scan points next to an atom: its Lorentzian tail mass·η/d² needs η << d to vanish
         at = self._atom_locations()
         if at.size:
+            near = np.zeros(grid.size, dtype=bool)
             for a in at:
-                hit = np.isclose(grid, a, rtol=0, atol=1e-12 * self.problem.scale)
-                grid[hit] += 1e-9 * width
+                near |= np.abs(grid - a) < 1e-6 * width
+            grid = grid[~near]
+            n = grid.size
         rho = _density_extrapolated(self.problem, grid)[0]
         # a density of mass ~1 spread over the bounds is ~1/width; 1e-8 of that separates the
         # support (ρ ~ C sqrt(distance) inside) from the extrapolated ~0 outside, and is not
