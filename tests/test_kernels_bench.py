@@ -36,7 +36,21 @@ def test_result_structure(tiny):
     m = tiny["machine"]
     assert m["kernel_threads"] == 1 and m["numba_threads"] == 1
     assert all(b["num_threads"] == 1 for b in m["blas"])
-    assert tiny["check"]["passed"] == (not tiny["check"]["failures"])
+    # the goal is defined at 4096 x 16384 only: not evaluated (and not passed) on tiny sizes
+    assert tiny["check"]["evaluated"] is False and tiny["check"]["passed"] is False
+
+
+def test_goal_check_uses_goal_size(monkeypatch):
+    monkeypatch.setattr(bench, "GOAL_SIZE", (48, 192))
+    res = bench.run_benchmark(
+        sizes=[(32, 128)], batches=[1], densities=[0.2], repeats=2, ffn=False, first_result=False, verbose=False, check=True
+    )
+    goal = [r for r in res["down"] if (r["d_model"], r["d_ff"]) == (48, 192)]
+    assert {r["density"] for r in goal} == {0.5, 0.2, 0.1, 0.05} and all(r["batch"] == 1 for r in goal)
+    assert res["check"]["evaluated"]
+    want = all(r["speedup"] >= 0.8 / r["density"] for r in goal)
+    assert res["check"]["passed"] == want
+    assert len(res["check"]["failures"]) == sum(r["speedup"] < 0.8 / r["density"] for r in goal)
 
 
 def test_goal_check_and_break_even():

@@ -175,20 +175,20 @@ def fit_predictor(x_sample, w_in, b_in=None, *, rank: int, target_recall: float 
     n_fac, n_cal = n // 2, (n - n // 2) // 2
     fac_rows, cal_rows, test_rows = perm[:n_fac], perm[n_fac : n_fac + n_cal], perm[n_fac + n_cal :]
     bias64 = np.zeros(d_ff) if b_in is None else b_in.astype(np.float64)
-    # Factorise in float64 (the sample is small); the factors are stored in the weights' dtype.
+    # Products with W_in run in its own dtype (no float64 copy of the weights); the small
+    # factorisation runs in float64; the factors are stored in the weights' dtype.
     x64 = x.astype(np.float64)
-    w64t = w.T.astype(np.float64)
-    h_fac = x64[fac_rows] @ w64t
+    h_fac = (x[fac_rows] @ w.T).astype(np.float64)
     # Right singular vectors of H from the small Gram matrix H H^T (n_fac x n_fac).
     evals, u = np.linalg.eigh(h_fac @ h_fac.T)
     order = np.argsort(evals)[::-1][:rank]
     sv = np.sqrt(np.maximum(evals[order], 0.0))
     keep = sv > sv[0] * 1e-12 if sv.size and sv[0] > 0 else np.zeros(sv.shape, bool)
     v = (h_fac.T @ u[:, order[keep]]) / sv[keep]  # (d_ff, r'), orthonormal columns
-    a = w64t @ v  # (d_model, r')
+    a = (w.T @ v.astype(w.dtype)).astype(np.float64)  # (d_model, r')
 
     def est(rows):
-        h = x64[rows] @ w64t + bias64
+        h = (x[rows] @ w.T).astype(np.float64) + bias64
         return h, (x64[rows] @ a) @ v.T + bias64
 
     # Residual scales and margin on the calibration part (out of the factorisation sample).
