@@ -159,3 +159,25 @@ def test_information_plus_noise_against_simulation_small():
 def test_information_plus_noise_against_simulation_n2000():
     # acceptance: n = 2000, W1 <= 2 % of the mean eigenvalue (measured 0.17 %)
     _check_against_simulation(2000, seed=6, w1_tol=0.02, k_edge=15.0, n_draws=2)
+
+
+def test_equation_reduces_to_mp_symbolically_and_library_uses_it():
+    import sympy as sp
+
+    m, z, c, s2, t1 = sp.symbols("m z c s2 t1")
+    s = 1 + s2 * c * m
+    S0 = sp.Rational(1, 2) / (t1 / s - s * z + s2 * (1 - c)) + sp.Rational(1, 2) / (-s * z + s2 * (1 - c))
+    F = 1 - S0 / m  # H = (δ_t1 + δ_0)/2
+    # R = 0 (t1 = 0): m(-s z + σ²(1-c)) F = -(σ² c z m² + (z - σ²(1-c)) m + 1), MP(scale σ²)
+    F0 = F.subs(t1, 0)
+    lhs = sp.expand(sp.simplify(m * (-s * z + s2 * (1 - c)) * F0))
+    assert sp.simplify(lhs + (s2 * c * z * m**2 + (z - s2 * (1 - c)) * m + 1)) == 0
+    f = sp.lambdify((m, z, c, s2, t1), F)
+    df = sp.lambdify((m, z, c, s2, t1), sp.diff(F, m))
+    law = InformationPlusNoiseLaw([3.0, 0.0], 0.4, 0.7)
+    mm = np.array([0.3 + 0.2j, -1.0 + 1.0j, 2.0 + 0.01j])
+    zz = np.array([1.0 + 0.1j, 2.0 + 2.0j, 0.5 + 1e-4j])
+    Fl, dFl = law.problem.residual(mm, zz)
+    # a few dozen flops on O(1..10) numbers: 1e-13 relative
+    np.testing.assert_allclose(Fl, f(mm, zz, 0.4, 0.7, 3.0), rtol=1e-13)
+    np.testing.assert_allclose(dFl, df(mm, zz, 0.4, 0.7, 3.0), rtol=1e-13)

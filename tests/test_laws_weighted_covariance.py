@@ -336,3 +336,24 @@ def test_random_weight_laws_are_consistent(c, t, seed):
         assert law.moment(k, method="quadrature") == pytest.approx(law.moment(k), rel=1e-7)
     # exact outer edges bound the density
     assert law.pdf(hi * (1 + 1e-6)) <= 1e-10 / (hi - lo) and law.pdf(lo * (1 - 1e-6)) <= 1e-10 / (hi - lo)
+
+
+def test_equation_reduces_to_mp_quadratic_symbolically_and_library_uses_it():
+    import sympy as sp
+
+    m, z, c, t1, t2, p1 = sp.symbols("m z c t1 t2 p1")
+    # Silverstein-Bai with H = p1 δ_t1 + (1 - p1) δ_t2, as the residual F(m) = m(-z + ∫ t dH/(1 + c t m)) - 1
+    F = m * (-z + p1 * t1 / (1 + c * t1 * m) + (1 - p1) * t2 / (1 + c * t2 * m)) - 1
+    # equal weights t1 = t2 = 1: (1 + c m) F = -(c z m² + (z + c - 1) m + 1), MP's quadratic
+    F_eq = F.subs({t1: 1, t2: 1})
+    assert sp.simplify(sp.expand((1 + c * m) * F_eq) + (c * z * m**2 + (z + c - 1) * m + 1)) == 0
+    # the library evaluates exactly this F and its derivative
+    f = sp.lambdify((m, z, c, t1, t2, p1), F)
+    df = sp.lambdify((m, z, c, t1, t2, p1), sp.diff(F, m))
+    law = WeightedCovarianceLaw(0.3, [0.5, 2.0], [0.25, 0.75])
+    mm = np.array([0.3 + 0.2j, -1.0 + 1.0j, 2.0 + 0.01j])
+    zz = np.array([1.0 + 0.1j, 2.0 + 2.0j, 0.5 + 1e-4j])
+    Fl, dFl = law.problem.residual(mm, zz)
+    # a handful of flops on O(1) numbers: 1e-14 relative
+    np.testing.assert_allclose(Fl, f(mm, zz, 0.3, 0.5, 2.0, 0.25), rtol=1e-14)
+    np.testing.assert_allclose(dFl, df(mm, zz, 0.3, 0.5, 2.0, 0.25), rtol=1e-14)

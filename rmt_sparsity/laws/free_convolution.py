@@ -451,7 +451,17 @@ class _MultiplicativeProblem(FixedPointProblem):
 
 
 class FreeConvolutionLaw(FixedPointLaw):
-    """The law ``μ ⊞ ν`` or ``μ ⊠ ν`` (see :func:`free_additive_convolution`)."""
+    """The law ``μ ⊞ ν`` or ``μ ⊠ ν``, built by :func:`free_additive_convolution` or
+    :func:`free_multiplicative_convolution` (subordination, module docstring).
+
+    Attributes ``kind`` (``"additive"`` or ``"multiplicative"``), ``mu``, ``nu``.
+
+    Examples
+    --------
+    >>> law = free_additive_convolution([0.0, 1.0], [0.0, 1.0, 2.0])
+    >>> law.kind, law.moment(1)                # means add
+    ('additive', 1.5)
+    """
 
     def __init__(self, problem, kind, *, scan_points=512):
         super().__init__(problem, scan_points=scan_points)

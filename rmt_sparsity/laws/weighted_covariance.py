@@ -344,6 +344,12 @@ def discounted(ratio, r, steps, batch=1, *, accumulated=False, scan_points=512):
 def kish_effective_size(weights):
     """Kish effective sample size ``(Σ w)² / Σ w²`` of a weight vector (one weight per sample).
 
+    .. math:: n_\\mathrm{eff} = \\frac{(\\sum_j w_j)^2}{\\sum_j w_j^2} = n\\,\\frac{(E_H t)^2}{E_H t^2}
+
+    (``n_eff/n`` is :attr:`WeightedCovarianceLaw.kish_fraction`). It sets the
+    second moment of the weighted law, ``m_2/m_1² = 1 + p/n_eff``, not its edges.
+    Reference: L. Kish, *Survey Sampling* (1965); DESIGN §4.5.
+
     For SGD's discounted sum (``B`` samples per step, weights ``r^k``,
     ``k < t``) it is ``B (1+r)/(1-r) · (1 - r^t)/(1 + r^t)``, see
     :func:`rmt_sparsity.theory.kish_effective_samples`.
@@ -380,6 +386,12 @@ class HeuristicMP:
         Kish effective samples ``B(1+r)/(1-r)·(1-r^t)/(1+r^t)`` (``B t`` for ``r = 1``).
     dim, batch, steps : int
     r, theta : float
+
+    Examples
+    --------
+    >>> h = heuristic_mp(100, 0.99, 3000)
+    >>> round(h.n_eff_kish, 6), h.window
+    (199.0, 1145.0)
     """
 
     ratio: float
