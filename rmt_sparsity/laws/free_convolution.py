@@ -35,7 +35,6 @@ Bercovici & Voiculescu (1998) for the atoms.
 
 from __future__ import annotations
 
-import math
 import numbers
 
 import numpy as np
