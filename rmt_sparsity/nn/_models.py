@@ -39,6 +39,17 @@ LAYERNORMS = ("affine", "plain", "restricted", "restricted_finetune", "none")
 HOOK_POINTS = ("input", "pre", "post")
 
 
+def _normal_pieces(key, shapes, dtype):
+    """Standard normal arrays of the given shapes from a single draw (one threefry kernel to compile)."""
+    sizes = [math.prod(sh) for sh in shapes]
+    flat = jax.random.normal(key, (sum(sizes),), dtype)
+    out, start = [], 0
+    for sh, n in zip(shapes, sizes):
+        out.append(flat[start : start + n].reshape(sh))
+        start += n
+    return out
+
+
 def _is_tracer(x) -> bool:
     return isinstance(x, jax.core.Tracer)
 
@@ -263,10 +274,18 @@ class MLP:
         return _init_jit(self, key, dtype.name)
 
     def _init(self, key, dtype):
-        keys = iter(jax.random.split(key, 2 * self.depth + 2))
+        shapes = []  # every weight matrix, in a fixed order; drawn with ONE normal call (cheap to compile)
+        if self.variant != "mlp":
+            shapes.append((self.width, self.d_in))
+        for i in range(self.depth):
+            shapes.append(self.key_shape(i))
+            if self.variant == "ffn":
+                shapes.append((self.width, self.key_shape(i)[0]))
+        shapes.append((self.d_out, self.width))
+        mats = iter(_normal_pieces(key, shapes, dtype))
 
         def w(shape):
-            return jax.random.normal(next(keys), shape, dtype) / math.sqrt(shape[1])
+            return next(mats) / math.sqrt(shape[1])
 
         params: dict = {}
         if self.variant != "mlp":

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from .._checks import check_real
 
@@ -50,7 +51,8 @@ def perturb_weights(params, *, key, sigma, relative=False, where: Callable | Non
     ----------
     params : pytree
     key : jax PRNG key
-        One independent draw per selected leaf (``jax.random.split``).
+        One Gaussian vector is drawn for all selected leaves together and cut
+        into pieces in pytree flattening order.
     sigma : float or array
         Absolute standard deviation (``sigma`` >= 0), or the factor of rms(W) when ``relative``.
     relative : bool
@@ -71,15 +73,23 @@ def perturb_weights(params, *, key, sigma, relative=False, where: Callable | Non
         raise TypeError(f"relative must be a bool; got {relative!r}")
     where = default_noise_filter if where is None else where
     leaves, treedef = jax.tree_util.tree_flatten_with_path(params)
-    keys = jax.random.split(key, max(len(leaves), 1))
-    out = []
-    for (path, leaf), k in zip(leaves, keys):
-        if where(path, leaf):
-            scale = sigma
-            if relative:
-                scale = sigma * jnp.sqrt(jnp.mean(jnp.square(jax.lax.stop_gradient(leaf))))
-            leaf = leaf + scale * jax.random.normal(k, jnp.shape(leaf), jnp.result_type(leaf))
-        out.append(leaf)
+    chosen = [i for i, (path, leaf) in enumerate(leaves) if where(path, leaf)]
+    out = [leaf for _, leaf in leaves]
+    if not chosen:
+        return params
+    # one normal draw for all selected leaves, split in flattening order (one threefry kernel to compile)
+    dtype = jnp.result_type(*(out[i] for i in chosen))
+    sizes = [int(np.prod(jnp.shape(out[i]))) for i in chosen]
+    flat = jax.random.normal(key, (sum(sizes),), dtype)
+    start = 0
+    for i, n in zip(chosen, sizes):
+        leaf = out[i]
+        scale = sigma
+        if relative:
+            scale = sigma * jnp.sqrt(jnp.mean(jnp.square(jax.lax.stop_gradient(leaf))))
+        eps = flat[start : start + n].reshape(jnp.shape(leaf)).astype(jnp.result_type(leaf))
+        out[i] = leaf + scale * eps
+        start += n
     return jax.tree_util.tree_unflatten(treedef, out)
 
 
