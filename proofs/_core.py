@@ -102,7 +102,10 @@ def _canon_one_sum_single(body, lim):
     c = sp.Mul(*const)
     if not dep:
         return c * (hi - lo + 1)
-    return c * Sum(sp.Mul(*dep), lim)
+    # rename the bound index canonically (one name per range), so that sums written with
+    # different dummy indices compare equal
+    k = sp.Symbol(f"k_{sp.srepr(lo)}_{sp.srepr(hi)}", integer=True)
+    return c * Sum(sp.Mul(*dep).xreplace({idx: k}), (k, lo, hi))
 
 
 def trig_reduce(expr):
