@@ -83,6 +83,14 @@ def _cmd_verify(args) -> int:
     return 0
 
 
+def _cmd_bench(args) -> int:
+    if args.target == "kernels":
+        from .kernels.bench import main as bench_main
+    else:  # pragma: no cover - argparse choices guard this
+        raise UsageError(f"unknown benchmark {args.target!r}")
+    return int(bench_main(args.rest))
+
+
 def build_parser() -> argparse.ArgumentParser:
     from ._version import __version__
 
@@ -100,6 +108,13 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--executor", default="local", choices=("local", "dask"), help="where claims run")
     v.add_argument("--scheduler", default=None, metavar="ADDR", help="Dask scheduler address (with --executor dask)")
     v.set_defaults(func=_cmd_verify)
+
+    b = sub.add_parser("bench", help="speed benchmarks (ratios against a baseline timed in the same run)",
+                       description="Run a benchmark; options after the target are passed to it "
+                                   "(e.g. `rmt-sparsity bench kernels --quick --json out.json --check`).")
+    b.add_argument("target", choices=("kernels",), help="which benchmark")
+    b.add_argument("rest", nargs=argparse.REMAINDER, help="options of the benchmark (see `rmt-sparsity bench kernels --help`)")
+    b.set_defaults(func=_cmd_bench)
     return parser
 
 

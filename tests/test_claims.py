@@ -80,12 +80,13 @@ def _with_claim(monkeypatch, claim):
 
 def test_wrong_prediction_fails(monkeypatch):
     """A deliberately wrong prediction for a real claim gives the verdict `fail`."""
-    real = registry()["mp_extreme_ratio"]
-    good = run_claim("mp_extreme_ratio", profile="smoke")
-    lo, hi = good.prediction.band
-    wrong = dataclasses.replace(real, predict=lambda cfg: Prediction(2 * hi, (2 * hi, 3 * hi)))
+    real = registry()["mp_esd_matches_wishart"]
+    good = run_claim("mp_esd_matches_wishart", profile="smoke")
+    assert good.verdict.status == "pass"
+    # claim that the ESD sits at Kolmogorov distance >= 0.5 from MP: wrong, and must fail
+    wrong = dataclasses.replace(real, predict=lambda cfg: Prediction(0.75, (0.5, 1.0)))
     _with_claim(monkeypatch, wrong)
-    assert run_claim("mp_extreme_ratio", profile="smoke").verdict.status == "fail"
+    assert run_claim("mp_esd_matches_wishart", profile="smoke").verdict.status == "fail"
 
 
 def test_too_uncertain_is_inconclusive(monkeypatch):
@@ -127,9 +128,17 @@ def test_config_fallback_to_smaller_profile():
         claim.config_for("huge")
 
 
-@pytest.mark.parametrize("cid", ["mp_esd_matches_wishart", "mp_extreme_ratio"])
-def test_mp_claims_pass_on_smoke(cid):
-    """The MP claims are theorems at these sizes: a fail with a fixed seed means a bug."""
-    res = run_claim(cid, profile="smoke", seed=0)
+def test_mp_esd_claim_passes_on_smoke():
+    """The ESD claim is a theorem at this size (the KS critical value dominates the O(1/n) bias)."""
+    res = run_claim("mp_esd_matches_wishart", profile="smoke", seed=0)
     assert not res.crashed, res.error
     assert res.verdict.status == "pass", res.verdict.reason
+
+
+def test_mp_extreme_ratio_claim_runs():
+    """The ratio band is a Tracy-Widom *approximation* (O(n^{-2/3}) error): its verdict is a finding,
+    so only the machinery is asserted here; the band's coverage is tested in tests/test_laws_edges.py."""
+    res = run_claim("mp_extreme_ratio", profile="smoke", seed=0)
+    assert not res.crashed, res.error
+    assert 0.0 <= res.measurement.value <= 1.0
+    assert res.prediction.band[0] < res.prediction.value < res.prediction.band[1]
