@@ -19,10 +19,14 @@ def _run(*args):
 @pytest.fixture(scope="module")
 def smoke_reports(tmp_path_factory):
     """Two full smoke runs with the same seed (the determinism acceptance test)."""
+    import warnings
+
     outs = []
     for i in range(2):
         out = tmp_path_factory.mktemp(f"report{i}")
-        assert main(["verify", "--profile", "smoke", "--out", str(out), "--quiet", "--seed", "1"]) == 0
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", UserWarning)  # e.g. a figure kind without a renderer
+            assert main(["verify", "--profile", "smoke", "--out", str(out), "--quiet", "--seed", "1"]) == 0
         outs.append(out)
     return outs
 

@@ -17,6 +17,8 @@ Kinds and their data keys
     ``density`` (list), ``speedup`` ({batch: list}), ``ideal`` (list, 1/density), optional ``ideal_ffn``.
 ``hist_vs_pdf``
     ``samples``, ``x``, ``pdf``, ``label``, ``xlabel``.
+``histogram_vs_density``
+    a pre-binned histogram: ``edges`` (bins + 1), ``counts`` (bins), ``x``, ``density``, optional ``xlabel``, ``label``.
 """
 
 from __future__ import annotations
@@ -94,12 +96,25 @@ def _hist_vs_pdf(ax, data):
     ax.legend()
 
 
+def _histogram_vs_density(ax, data):
+    edges = np.asarray(data["edges"], dtype=float)
+    counts = np.asarray(data["counts"], dtype=float)
+    widths = np.diff(edges)
+    dens = counts / (counts.sum() * widths) if counts.sum() > 0 else counts
+    ax.bar(edges[:-1], dens, width=widths, align="edge", alpha=0.45, label="empirical")
+    ax.plot(np.asarray(data["x"], float), np.asarray(data["density"], float), lw=1.8, label=data.get("label", "law"))
+    ax.set_xlabel(data.get("xlabel", ""))
+    ax.set_ylabel("density")
+    ax.legend()
+
+
 RENDERERS: dict[str, Callable] = {
     "esd_vs_density": _esd_vs_density,
     "bars": _bars,
     "lines": _lines,
     "speedup_vs_density": _speedup_vs_density,
     "hist_vs_pdf": _hist_vs_pdf,
+    "histogram_vs_density": _histogram_vs_density,
 }
 
 

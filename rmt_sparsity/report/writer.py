@@ -9,6 +9,7 @@ import base64
 import html
 import math
 import re
+import warnings
 from collections import Counter
 from pathlib import Path
 
@@ -105,6 +106,7 @@ def write_report(results, out_dir, *, profile: str, seed: int) -> dict[str, Path
         if r.measurement is not None:
             for i, fig in enumerate(r.measurement.figures):
                 if fig.kind not in RENDERERS:
+                    warnings.warn(f"claim {r.id!r}: figure kind {fig.kind!r} has no renderer; skipped", stacklevel=2)
                     continue
                 name = f"{_slug(r.id)}_{i}.png"
                 path = render(fig, fig_dir / name)
