@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from rmt_sparsity.nn import MLP, per_example_loss, per_token_eta
+from rmt_sparsity.nn import MLP, gradient_identity_terms
 
 
 @pytest.fixture
@@ -109,43 +109,18 @@ def test_magic_synapse_is_keyed_and_deterministic():
 def test_gradient_identity_per_token(x64, variant, activation):
     # For h = Kx, a = sigma(h), eta = dL/dh = g * sigma'(h): dL_t/dK = eta_t x_t^T, so
     # ||dL_t/dK||_F^2 = ||x_t||^2 ||eta_t||^2 exactly (up to float64 rounding ~1e-15 * d); asserted to 1e-6.
+    # grad_sq comes from vmap(grad) over the real model's parameters; x from the forward pass; eta and g
+    # from additive perturbations of h and a through the hooks: three independent autodiff routes.
     # ReLU: ||eta||^2 = sum_active g_i^2; J-SquaredReLU: sigma' >= 1 on the active set, so ||eta||^2 >= it.
     m = MLP(d_in=6, d_out=3, width=8, depth=2, variant=variant, d_ff=12, activation=activation, zeroth_bias=True)
+    p = m.init(key=jax.random.key(0))
     rng = np.random.default_rng(0)
-    x = jnp.asarray(rng.standard_normal((20, 6)))
-    y = jnp.asarray(rng.integers(0, 3, 20))
-
-    @jax.jit
-    def quantities(key):
-        p = m.init(key=key)
-        p = jax.tree_util.tree_map(lambda v: v + 0.05 * jax.random.normal(jax.random.key(9), v.shape, v.dtype), p)
-
-        def loss_t(params, xe, ye):
-            return per_example_loss("mse", m.forward(params, xe)[0], ye, 3)
-
-        grads = jax.vmap(jax.grad(loss_t), in_axes=(None, 0, 0))(p, x, y)  # per-token dL_t/dparams, real model
-        eta, inter = per_token_eta(m, p, x, y, loss="mse", n_classes=3)
-
-        def g_post(xe, ye):  # g = dL_t/da via an additive perturbation of a at every layer
-            def f(deltas):
-                hooks = {f"{n}.post": (lambda a, n=n: a + deltas[n]) for n in m.layer_names}
-                return per_example_loss("mse", m.forward(p, xe, hooks=hooks)[0], ye, 3)
-
-            return jax.grad(f)({n: jnp.zeros(m.key_shape(i)[0]) for i, n in enumerate(m.layer_names)})
-
-        g = jax.vmap(g_post)(x, y)
-        out = {}
-        for n in m.layer_names:
-            active = inter[n]["a"] != 0
-            out[n] = (
-                jnp.sum(grads[n]["w"] ** 2, axis=(1, 2)),
-                jnp.sum(inter[n]["x"] ** 2, axis=1),
-                jnp.sum(eta[n] ** 2, axis=1),
-                jnp.sum(jnp.where(active, g[n], 0.0) ** 2, axis=1),
-            )
-        return out
-
-    for name, (lhs, xn2, en2, ga2) in jax.device_get(quantities(jax.random.key(0))).items():
+    p = jax.tree_util.tree_map(lambda v: v + 0.05 * rng.standard_normal(v.shape), p)  # non-zero biases / zeroth bias
+    x = rng.standard_normal((20, 6))
+    y = rng.integers(0, 3, 20)
+    terms = gradient_identity_terms(m, p, x, y, loss="mse", n_classes=3)
+    for name, t in terms.items():
+        lhs, xn2, en2, ga2 = t["grad_sq"], t["x_sq"][:, 0], t["eta_sq"][:, 0], t["active_g_sq"][:, 0]
         assert lhs.dtype == np.float64 and (lhs > 0).mean() > 0.5  # a token may have no active neuron
         np.testing.assert_allclose(lhs, xn2 * en2, rtol=1e-6)
         if activation == "relu":

@@ -3,7 +3,6 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 import pytest
 
 from rmt_sparsity.nn import (
@@ -52,12 +51,11 @@ def test_wrapper_gradient_is_taken_at_the_noisy_point():
     assert not np.allclose(np.asarray(g["w"]), np.asarray(jax.grad(loss)(params, x)["w"]))
 
 
-@pytest.mark.parametrize("relative", [False, True])
-def test_trainer_step_matches_hand_written_step(relative):
+def test_trainer_step_matches_hand_written_step():
     # The documented step: split the state key into (key, kb, kn, km); batch indices from kb; weights
     # perturbed with kn; gradient at W + eps; SGD update applied to the clean W.
     m = MLP(d_in=4, d_out=3, width=6, depth=2)
-    lr, sigma, bsz = 0.1, 0.2, 8
+    lr, sigma, bsz, relative = 0.1, 0.2, 8, True
     tr = make_trainer(m, make_optimizer("sgd", lr=lr), n_classes=3, batch_size=bsz, weight_noise=True, relative=relative)
     rng = np.random.default_rng(1)
     x = jnp.asarray(rng.standard_normal((32, 4)), jnp.float32)
@@ -86,15 +84,6 @@ def test_trainer_step_matches_hand_written_step(relative):
         np.testing.assert_allclose(np.asarray(got), np.asarray(ref), rtol=1e-5, atol=1e-6)
     # the noise mattered (gradient at W + eps differs from the clean one)
     assert not np.allclose(np.asarray(g["layer0"]["w"]), np.asarray(g_clean["layer0"]["w"]), rtol=1e-3)
-
-
-def test_wrapper_composes_with_any_optax_optimizer():
-    m = MLP(d_in=4, d_out=2, width=5, depth=1)
-    tr = make_trainer(m, optax.chain(optax.clip_by_global_norm(1.0), optax.adam(1e-2)), n_classes=2, batch_size=4, weight_noise=True)
-    hp = {"sigma": jnp.float32(0.01), "noise_ratio": jnp.float32(0), "cov_discount": jnp.float32(1)}
-    x = jnp.ones((8, 4)) * jnp.arange(4.0)
-    state, losses = tr.run(tr.init(jax.random.key(0)), hp, x, jnp.zeros(8, jnp.int32), n_steps=3)
-    assert np.isfinite(np.asarray(losses)).all() and int(state["step"]) == 3
 
 
 def test_magic_synapse_matches_weight_noise_in_law():

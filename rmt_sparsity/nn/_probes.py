@@ -23,6 +23,7 @@ __all__ = [
     "stable_rank",
     "per_example_loss",
     "per_token_eta",
+    "gradient_identity_terms",
     "compute_probes",
 ]
 
@@ -170,6 +171,79 @@ def per_token_eta(model, params, x, y, *, loss="mse", n_classes=None, step=None,
         return jax.grad(f, has_aux=True)(deltas)
 
     return jax.vmap(one)(x, y)
+
+
+@functools.partial(jax.jit, static_argnames=("model", "loss", "n_classes"))
+def _gi_core(model, params, x, y, step, key, *, loss, n_classes):
+    def loss_t(p, xe, ye):
+        return per_example_loss(loss, _model_out(model, p, xe, key, step)[0], ye, n_classes)
+
+    grads = jax.vmap(jax.grad(loss_t), in_axes=(None, 0, 0))(params, x, y)
+    eta, inter = per_token_eta(model, params, x, y, loss=loss, n_classes=n_classes, step=step, key=key)
+
+    def g_post(xe, ye):  # g = dL_t/da through an additive perturbation of every layer's a
+        def f(d):
+            hooks = {f"{n}.post": functools.partial(lambda a, n: a + d[n], n=n) for n in model.layer_names}
+            return per_example_loss(loss, _model_out(model, params, xe, key, step, hooks)[0], ye, n_classes)
+
+        _, inter0 = _model_out(model, params, xe, key, step)
+        return jax.grad(f)({n: jnp.zeros_like(inter0[n]["a"]) for n in model.layer_names})
+
+    g = jax.vmap(g_post)(x, y)
+    out = {}
+    for n in model.layer_names:
+        tok = lambda v: v.reshape(v.shape[0], -1, v.shape[-1])  # noqa: E731  (examples, tokens, features)
+        a = tok(inter[n]["a"])
+        out[n] = {
+            "grad_sq": jnp.sum(jnp.square(grads[n]["w"]), axis=(-2, -1)),
+            "x_sq": jnp.sum(jnp.square(tok(inter[n]["x"])), axis=-1),
+            "eta_sq": jnp.sum(jnp.square(tok(eta[n])), axis=-1),
+            "active_g_sq": jnp.sum(jnp.square(jnp.where(a != 0, tok(g[n]), 0.0)), axis=-1),
+        }
+    return out
+
+
+def gradient_identity_terms(model, params, x, y, *, loss="mse", n_classes=None, step=None) -> dict:
+    r"""The terms of the gradient identity per example and key layer, all by autodiff of the real model.
+
+    For a key layer :math:`h = Kx`, :math:`a = \sigma(h)`, :math:`g = \partial L_t/\partial a`,
+    :math:`\eta = g \odot \sigma'(h)`:
+
+    .. math::
+
+        \Big\|\frac{\partial L_t}{\partial K}\Big\|_F^2 = \|x_t\|^2\,\|\eta_t\|^2,
+        \qquad \|\eta_t\|^2 \;\begin{cases} = \sum_{a_i \ne 0} g_i^2 & \text{ReLU} \\
+        \ge \sum_{a_i \ne 0} g_i^2 & \text{J-SquaredReLU } (\sigma' \ge 1 \text{ on the active set})\end{cases}
+
+    (arXiv 2309.03004; DESIGN §4.5). The identity holds for one token; for an
+    example with several tokens the left side is the example's gradient and the
+    right side's per-token terms are returned for the caller to combine.
+
+    Returns
+    -------
+    dict
+        ``{layer: {"grad_sq", "x_sq", "eta_sq", "active_g_sq"}}``: ``grad_sq`` has
+        shape (n,) (per example, :math:`\|\partial L_t/\partial K\|_F^2` from
+        ``vmap(grad)`` over the parameters); the others have shape (n, T) (T = 1 for
+        plain inputs): :math:`\|x\|^2`, :math:`\|\eta\|^2` (via the ``pre`` hook) and
+        :math:`\sum_{active} g_i^2` (via the ``post`` hook).
+
+    Examples
+    --------
+    >>> import jax, numpy as np
+    >>> from rmt_sparsity.nn import MLP
+    >>> m = MLP(d_in=3, d_out=2, width=8, depth=1)
+    >>> p = m.init(key=jax.random.key(0))
+    >>> x = np.random.default_rng(0).standard_normal((5, 3)).astype("float32")
+    >>> t = gradient_identity_terms(m, p, x, np.arange(5) % 2, n_classes=2)["layer0"]
+    >>> bool(np.allclose(t["grad_sq"], t["x_sq"][:, 0] * t["eta_sq"][:, 0], rtol=1e-4))
+    True
+    """
+    check_choice("loss", loss, LOSSES)
+    model.check_params(params)
+    out = _gi_core(model, params, jnp.asarray(x), jnp.asarray(y), jnp.asarray(0 if step is None else step),
+                   jax.random.key(0), loss=loss, n_classes=n_classes)
+    return jax.device_get(out)
 
 
 @functools.partial(jax.jit, static_argnames=("model", "loss", "n_classes"))

@@ -324,7 +324,7 @@ def train(
     >>> ds = gaussian_mixture(n_train=64, n_test=32, d=4, n_classes=2, rng=0)
     >>> res = train(MLP(d_in=4, d_out=2, width=8, depth=1), ds, key=jax.random.key(0),
     ...             steps=20, eval_every=10, batch_size=16, quiet=True)
-    >>> res.history["step"].tolist(), res.history["test_accuracy"][-1] > 0.5
+    >>> res.history["step"].tolist(), bool(res.history["test_accuracy"][-1] > 0.5)
     ([0, 10, 20], True)
     """
     # ---------------------------------------------------------------- validation (before tracing)
