@@ -223,10 +223,13 @@ def manifestly_nonneg(e) -> bool:
         # |w| ± w
         absterms = [t for t in e.args if isinstance(t, sp.Abs)]
         for a in absterms:
-            rest = sp.expand(e - a)
             w = a.args[0]
-            if w.is_real and (sp.expand(rest - w) == 0 or sp.expand(rest + w) == 0):
-                return True
+            if not w.is_real:
+                continue
+            for sgn in (1, -1):  # e = (|w| + sgn w) + remainder, |w| ± w >= 0
+                remainder = sp.expand(e - a - sgn * w)
+                if remainder == 0 or manifestly_nonneg(remainder):
+                    return True
         # 1 ± cos(.), 1 ± sin(.)
         if len(e.args) == 2:
             one = [t for t in e.args if t == 1]
