@@ -45,7 +45,7 @@ def steps():
     gap = sp.IndexedBase("g", nonnegative=True)
     u = sp.IndexedBase("u", nonnegative=True)
     k = sp.Symbol("k", integer=True, positive=True)
-    hb = sp.Symbol("hbar", real=True)
+    hb = sp.Symbol(r"\bar{h}", real=True)
     v, eps = sp.Symbol("v", positive=True), sp.Symbol("epsilon", nonnegative=True)
     var = sp.Sum((h[k] - hb) ** 2, (k, 1, d)) / d
     P, Q, al, be, de, mu, w, tau, om = sp.symbols("P Q alpha beta delta mu w tau omega", nonnegative=True)
