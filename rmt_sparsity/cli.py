@@ -91,6 +91,14 @@ def _cmd_bench(args) -> int:
     return int(bench_main(args.rest))
 
 
+def _cmd_proofs(args) -> int:
+    try:
+        from proofs.__main__ import main as proofs_main
+    except ImportError as exc:  # the proofs package ships with the source tree
+        raise UsageError(f"the proofs package is not importable ({exc}); run from a source checkout") from None
+    return int(proofs_main(args.rest))
+
+
 def build_parser() -> argparse.ArgumentParser:
     from ._version import __version__
 
@@ -115,6 +123,11 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("target", choices=("kernels",), help="which benchmark")
     b.add_argument("rest", nargs=argparse.REMAINDER, help="options of the benchmark (see `rmt-sparsity bench kernels --help`)")
     b.set_defaults(func=_cmd_bench)
+
+    pr = sub.add_parser("proofs", help="verify the sympy derivations in proofs/ and render proofs/README.md",
+                        description="Options are passed to `python -m proofs` (--out DIR, --only, --strict, ...).")
+    pr.add_argument("rest", nargs=argparse.REMAINDER, help="options of `python -m proofs`")
+    pr.set_defaults(func=_cmd_proofs)
     return parser
 
 
