@@ -92,10 +92,14 @@ def _cmd_bench(args) -> int:
 
 
 def _cmd_proofs(args) -> int:
+    # proofs/ lives in the source tree (not in the wheel): use the checkout this package was installed from.
+    root = Path(__file__).resolve().parents[1]
+    if (root / "proofs" / "__init__.py").is_file() and str(root) not in sys.path:
+        sys.path.insert(0, str(root))
     try:
         from proofs.__main__ import main as proofs_main
-    except ImportError as exc:  # the proofs package ships with the source tree
-        raise UsageError(f"the proofs package is not importable ({exc}); run from a source checkout") from None
+    except ImportError as exc:
+        raise UsageError(f"the proofs package is not importable ({exc}); install from a source checkout (pip install -e .)") from None
     return int(proofs_main(args.rest))
 
 
@@ -117,24 +121,26 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--scheduler", default=None, metavar="ADDR", help="Dask scheduler address (with --executor dask)")
     v.set_defaults(func=_cmd_verify)
 
-    b = sub.add_parser("bench", help="speed benchmarks (ratios against a baseline timed in the same run)",
+    b = sub.add_parser("bench", help="speed benchmarks (ratios against a baseline timed in the same run)", add_help=False,
                        description="Run a benchmark; options after the target are passed to it "
                                    "(e.g. `rmt-sparsity bench kernels --quick --json out.json --check`).")
     b.add_argument("target", choices=("kernels",), help="which benchmark")
-    b.add_argument("rest", nargs=argparse.REMAINDER, help="options of the benchmark (see `rmt-sparsity bench kernels --help`)")
-    b.set_defaults(func=_cmd_bench)
+    b.set_defaults(func=_cmd_bench, passthrough=True)
 
-    pr = sub.add_parser("proofs", help="verify the sympy derivations in proofs/ and render proofs/README.md",
+    pr = sub.add_parser("proofs", help="verify the sympy derivations in proofs/ and render proofs/README.md", add_help=False,
                         description="Options are passed to `python -m proofs` (--out DIR, --only, --strict, ...).")
-    pr.add_argument("rest", nargs=argparse.REMAINDER, help="options of `python -m proofs`")
-    pr.set_defaults(func=_cmd_proofs)
+    pr.set_defaults(func=_cmd_proofs, passthrough=True)
     return parser
 
 
 def main(argv=None) -> int:
     """Entry point of the ``rmt-sparsity`` console script."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, rest = parser.parse_known_args(argv)
+    if getattr(args, "passthrough", False):
+        args.rest = rest  # options of the delegated command (`bench kernels --quick`, `proofs --out DIR`)
+    elif rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     if getattr(args, "seed", 0) is not None and getattr(args, "seed", 0) < 0:
         print("rmt-sparsity: error: --seed must be a non-negative integer", file=sys.stderr)
         return 2

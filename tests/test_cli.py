@@ -140,3 +140,22 @@ def test_crash_exits_1(tmp_path, monkeypatch):
     monkeypatch.setattr(C, "_REGISTRY", {"crashes": Claim("crashes", "x", "t", boom, None, within_band, {"smoke": {}})})
     monkeypatch.setattr(C, "EXPECTED_CLAIMS", {})
     assert main(["verify", "--profile", "smoke", "--out", str(tmp_path), "--quiet"]) == 1
+
+
+def test_unrecognized_option_exits_2():
+    r = _run("verify", "--bogus")
+    assert r.returncode == 2 and "unrecognized arguments: --bogus" in r.stderr
+
+
+def test_proofs_command_renders(tmp_path):
+    code = main(["proofs", "--out", str(tmp_path), "--quiet", "--no-numeric", "--only", "jsrelu"])
+    assert code == 0 and (tmp_path / "README.md").is_file()
+
+
+def test_bench_passes_options_through(monkeypatch):
+    import rmt_sparsity.kernels.bench as bench
+
+    seen = {}
+    monkeypatch.setattr(bench, "main", lambda argv: seen.setdefault("argv", argv) and 0)
+    assert main(["bench", "kernels", "--quick", "--json", "x.json"]) == 0
+    assert seen["argv"] == ["--quick", "--json", "x.json"]
