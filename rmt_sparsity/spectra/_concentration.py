@@ -389,7 +389,9 @@ def concentration_vs_random(
       (arXiv math-ph/0206043); the p-value is :math:`(1+\#)/(1+n_{mc})`.
 
     The cut is "active" when the null cut exceeds the 0.1 % quantile of the
-    null :math:`\lambda_{\min}` (:func:`rmt_sparsity.laws.edge_band`).
+    null :math:`\lambda_{\min}` (any positive cut at the hard edge); the
+    reflected soft-edge law is used while the lower edge lies at least
+    ``SOFT_EDGE_MIN_UNITS`` = 8 TW units from 0, as in :func:`rmt_sparsity.laws.edge_band`.
 
     Parameters
     ----------
@@ -434,18 +436,28 @@ def concentration_vs_random(
 
 def _concentration_test(obs, level, zero_tol, relative_to, alternative, n_mc, rng) -> ConcentrationTest:
     from ..laws import edge_band
+    from ..laws.edges import SOFT_EDGE_MIN_UNITS
 
     p, n = obs.shape
 
     # null cut in units of WW^T/n with sigma^2 = 1: mean_all = 1, mean_nonzero = p/m
+    from ..laws import TracyWidom, soft_edge_params
+
     m = min(p, n)
     thr_null = zero_tol * (1.0 if relative_to == "mean_all" else p / m)
-    band_min = edge_band(p, n, 1, "min", 0.998, mc_draws=400, mc_seed=0)
-    cut_inactive = thr_null == 0.0 or (band_min.method != "monte_carlo" and thr_null < band_min.band[0])
+    mu_m, s_m = soft_edge_params(p, n, 1, "min")
+    units = mu_m / s_m if p != n and s_m > 0 else 0.0
+    if p == n:
+        kind = "hard" if thr_null == 0.0 else None  # any positive cut is active at the hard edge
+        q001 = 0.0
+    elif units >= SOFT_EDGE_MIN_UNITS:  # reflected soft edge (Ma 2012): 0.1 % quantile of lambda_min
+        q001 = (mu_m - s_m * float(TracyWidom(1).isf(1e-3))) / n
+        kind = "soft" if thr_null < q001 else None
+    else:  # near-square: neither edge law applies
+        kind, q001 = None, math.nan
     alpha = 1.0 - level
-    details: dict[str, Any] = {"null_cut": thr_null, "null_lambda_min_q001": band_min.band[0]}
-    if cut_inactive and band_min.method in ("soft_edge", "hard_edge"):
-        kind = "soft" if band_min.method == "soft_edge" else "hard"
+    details: dict[str, Any] = {"null_cut": thr_null, "null_lambda_min_q001": q001, "min_edge_units": units}
+    if kind is not None:
         law = _AnalyticRatioLaw(p, n, kind)
         eb = edge_band(p, n, 1, "ratio", level)
         band = eb.band
