@@ -478,6 +478,8 @@ class MLP:
           :math:`\beta` is reset to ``previous`` (frozen) when given;
         * zeroth bias: clipped to :math:`|B_{ij}| \le 0.1|\gamma_j|` of its layer's LayerNorm.
 
+        The bounds apply to every LayerNorm of the model, the head's included.
+
         Parameters
         ----------
         params : dict
