@@ -83,6 +83,65 @@ def _cmd_verify(args) -> int:
     return 0
 
 
+def _load_sweep_spec(path: Path) -> dict:
+    import tomllib
+
+    try:
+        spec = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise UsageError(f"sweep spec {str(path)!r} does not exist") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise UsageError(f"cannot read sweep spec {str(path)!r}: {exc}") from None
+    missing = [k for k in ("experiment", "grid") if k not in spec]
+    if missing:
+        raise UsageError(f"sweep spec {str(path)!r} lacks {', '.join(missing)}")
+    return spec
+
+
+def _cmd_sweep(args) -> int:
+    from .experiments.library import get_experiment
+    from .experiments.sweep import Sweep
+
+    spec_path = Path(args.spec)
+    spec = _load_sweep_spec(spec_path)
+    try:
+        fn = get_experiment(spec["experiment"])
+        store = Path(args.store or spec.get("store", f"runs/{spec['experiment']}"))
+        if not store.is_absolute() and args.store is None:
+            store = spec_path.parent / store
+        sweep = Sweep(fn, spec["grid"], seeds=spec.get("seeds", [0]), store=store, experiment=spec["experiment"])
+    except (ValueError, TypeError) as exc:
+        raise UsageError(str(exc)) from None
+    if args.executor == "local":
+        if args.scheduler:
+            raise UsageError("--scheduler is only valid with --executor dask")
+        from .experiments.executors import local_executor
+
+        ctx = local_executor(args.workers)
+    else:
+        from .experiments.executors import dask_executor
+
+        ctx = dask_executor(args.scheduler, workers=args.workers or 2)
+    try:
+        with ctx as ex:
+            sweep.executor = ex
+            result = sweep.run(progress=_progress_enabled(args))
+    except ConnectionError as exc:
+        raise UsageError(str(exc)) from None
+    if not args.quiet:
+        print(f"{len(result.records)} points ({result.computed} computed, {result.reused} reused) in {store}")
+    plot = spec.get("plot")
+    if plot:
+        from .report.sweeps import plot_sweep
+
+        out = store / "sweep.png"
+        plot_sweep(result.records, out, x=plot["x"], y=plot["y"], group=plot.get("group"),
+                   logx=plot.get("logx", False), logy=plot.get("logy", False), title=spec["experiment"])
+        if not args.quiet:
+            print(f"plot: {out}")
+    return 0
+
+
 def _cmd_bench(args) -> int:
     if args.target == "kernels":
         from .kernels.bench import main as bench_main
@@ -120,6 +179,15 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--executor", default="local", choices=("local", "dask"), help="where claims run")
     v.add_argument("--scheduler", default=None, metavar="ADDR", help="Dask scheduler address (with --executor dask)")
     v.set_defaults(func=_cmd_verify)
+
+    sw = sub.add_parser("sweep", help="run a built-in experiment over a grid (resumable; local or Dask)")
+    sw.add_argument("spec", help="TOML spec: experiment, grid, seeds, store, optional [plot]")
+    sw.add_argument("--executor", default="local", choices=("local", "dask"))
+    sw.add_argument("--scheduler", default=None, metavar="ADDR", help="Dask scheduler address (with --executor dask)")
+    sw.add_argument("--workers", type=int, default=None, help="local processes, or LocalCluster workers for dask")
+    sw.add_argument("--store", default=None, help="override the spec's store directory")
+    sw.add_argument("--quiet", action="store_true")
+    sw.set_defaults(func=_cmd_sweep)
 
     b = sub.add_parser("bench", help="speed benchmarks (ratios against a baseline timed in the same run)", add_help=False,
                        description="Run a benchmark; options after the target are passed to it "

@@ -12,7 +12,7 @@ Kinds and their data keys
     ``labels``, ``values``, optional ``errors`` (one SE each), ``ylabel``.
 ``lines``
     ``x``, ``series`` ({label: y}), optional ``errors`` ({label: se}), ``xlabel``, ``ylabel``,
-    optional ``logx``/``logy`` and ``hlines`` ({label: y}).
+    optional ``xs`` ({label: x} when series have their own x), ``logx``/``logy`` and ``hlines`` ({label: y}).
 ``speedup_vs_density``
     ``density`` (list), ``speedup`` ({batch: list}), ``ideal`` (list, 1/density), optional ``ideal_ffn``.
 ``hist_vs_pdf``
@@ -53,9 +53,10 @@ def _bars(ax, data):
 
 
 def _lines(ax, data):
-    x = np.asarray(data["x"], dtype=float)
+    xs = data.get("xs") or {}
     errs = data.get("errors") or {}
     for label, y in data["series"].items():
+        x = np.asarray(xs.get(label, data.get("x")), dtype=float)
         y = np.asarray(y, dtype=float)
         ax.plot(x, y, marker="o", ms=3, label=label)
         if label in errs:
