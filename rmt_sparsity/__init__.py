@@ -82,6 +82,17 @@ _LAZY = {
     "exact_topk": "metrics",
     "fit_sparsing_law": "metrics",
     "fit_breakpoint_linear": "metrics",
+    # nn (JAX; loaded on first use)
+    "MLP": "nn",
+    "train": "nn",
+    "make_trainer": "nn",
+    "make_optimizer": "nn",
+    "load_digits": "nn",
+    "load_mnist1d": "nn",
+    "teacher_student": "nn",
+    "gaussian_mixture": "nn",
+    "compute_probes": "nn",
+    "weight_noise_value_and_grad": "nn",
     # kernels
     "sparse_down": "kernels",
     "sparse_up": "kernels",
