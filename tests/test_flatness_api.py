@@ -185,4 +185,7 @@ def test_probe_hook_records_every_k_steps():
     assert abs(out["hessian_trace"] - h.sum()) <= 1e2 * EPS32 * h.sum()  # diagonal H: exact to rounding
     # 6 Lanczos steps on a 6x6 matrix: exact to rounding (1e2 eps ||H||)
     assert abs(out["hessian_top_eigenvalue"] - h.max()) <= 1e2 * EPS32 * h.max()
-    assert out["noise_sharpness"] == 0.0 and out["sam_sharpness"] == 0.0  # sigma = rho = 0
+    # sigma = rho = 0: SAM evaluates L(W + 0) on the same code path (exactly 0); the vectorised noise
+    # draws may reorder the loss sums (rounding: 1e2 eps (1 + |L|))
+    assert out["sam_sharpness"] == 0.0
+    assert abs(out["noise_sharpness"]) <= 1e2 * EPS32 * (1 + float(quartic(P, D)))

@@ -72,6 +72,18 @@ def test_hutchinson_within_4se_of_exact_trace(net, x64):
     H = net["H"]
     sd_exact = np.sqrt(2 * (np.sum(H**2) - np.sum(np.diag(H) ** 2)) / 200)
     assert sd_exact / 1.5 <= float(r.se) <= 1.5 * sd_exact
+    # forward-over-forward second directional derivatives are the same quadratic forms (same probes):
+    # rounding only, 1e3 eps * ||H||_F * n (each form sums n^2 terms of size |H_ij|).
+    for method in ("forward", "taylor"):
+        f = hutchinson_trace(mlp_loss, net["params"], net["batch"], key=jax.random.key(3), probes=200, method=method)
+        np.testing.assert_allclose(np.asarray(f.values), np.asarray(r.values), rtol=0,
+                                   atol=1e3 * EPS64 * np.linalg.norm(H) * net["n"])
+
+
+def test_taylor_method_rejects_custom_jvp_clearly(x64):
+    relu_loss = lambda w, b: jnp.sum(jax.nn.relu(w) ** 2)  # jax.nn.relu has a custom_jvp: no jet rule
+    with pytest.raises(ValueError, match="method='taylor' needs a Taylor-mode"):
+        hutchinson_trace(relu_loss, jnp.ones(3), None, key=jax.random.key(0), probes=2, method="taylor")
 
 
 def test_hutchinson_tol_stops_early_and_reproduces_prefix(net, x64):

@@ -22,10 +22,13 @@ from ._common import (
     _check_key,
     _check_loss,
     _check_params,
+    _default_chunk,
+    _flat_loss,
     _jit_static,
     _linearized_hvp,
     _mean_se,
     _probe_keys,
+    _rademacher,
     _raise_if_nonfinite,
     _real,
 )
@@ -76,20 +79,58 @@ class TraceEstimate:
     probes: int
 
 
-def _hutchinson_values(params, batch, keys, *, loss, chunk):
-    value, x, _, matvec = _linearized_hvp(loss, params, batch)
+def _hutchinson_values(params, batch, keys, *, loss, chunk, method):
+    if method == "hvp":
+        value, x, _, matvec = _linearized_hvp(loss, params, batch)
 
-    def one(k):
-        z = jax.random.rademacher(k, x.shape, dtype=x.dtype)
-        return jnp.vdot(z, matvec(z))
+        def one(k):
+            z = _rademacher(k, x.shape[0], x.dtype)
+            return jnp.vdot(z, matvec(z))
+
+    elif method == "forward":  # second directional derivative d^2/dt^2 L(x + t z), forward-over-forward
+        f, x, _ = _flat_loss(loss, params, batch)
+        value = f(x)
+
+        def one(k):
+            z = _rademacher(k, x.shape[0], x.dtype)
+            return jax.jvp(lambda y: jax.jvp(f, (y,), (z,))[1], (x,), (z,))[1]
+
+    else:  # "taylor": the same derivative by second-order Taylor mode (jax.experimental.jet)
+        from jax.experimental import jet
+
+        f, x, _ = _flat_loss(loss, params, batch)
+        value = f(x)
+
+        def one(k):
+            z = _rademacher(k, x.shape[0], x.dtype)
+            _, (_, d2) = jet.jet(f, (x,), ((z, jnp.zeros_like(z)),))
+            return d2
 
     return value, jax.lax.map(one, keys, batch_size=chunk)
 
 
-_hutchinson_values_jit = _jit_static(_hutchinson_values, ("loss", "chunk"))
+_hutchinson_values_jit = _jit_static(_hutchinson_values, ("loss", "chunk", "method"))
 
 
-def hutchinson_trace(loss, params, batch, *, key, probes=100, tol=None, block=10, chunk=None):
+def _taylor_guard(fun, method):
+    """Turn jet's failures on unsupported primitives (custom_jvp functions) into a clear ValueError."""
+    if method != "taylor":
+        return fun
+
+    def call(*args, **kwargs):
+        try:
+            return fun(*args, **kwargs)
+        except (jax.errors.UnexpectedTracerError, NotImplementedError) as exc:
+            raise ValueError(
+                "method='taylor' needs a Taylor-mode (jax.experimental.jet) rule for every primitive of the loss; "
+                "functions with a custom_jvp such as jax.nn.relu are not supported (write jnp.maximum(h, 0)), "
+                f"or use method='hvp' ({type(exc).__name__}: {str(exc)[:200]})"
+            ) from exc
+
+    return call
+
+
+def hutchinson_trace(loss, params, batch, *, key, probes=100, tol=None, block=10, chunk=None, method="hvp"):
     """Hutchinson estimate of the Hessian trace with Rademacher probes and its standard error.
 
     .. math::
@@ -99,8 +140,17 @@ def hutchinson_trace(loss, params, batch, *, key, probes=100, tol=None, block=10
 
     unbiased, with :math:`\\operatorname{Var}(z^\\top H z) = 2\\sum_{i\\ne j} H_{ij}^2`.
     The standard error is the sample standard deviation of the :math:`z_i^\\top H z_i`
-    over :math:`\\sqrt m`. Each probe costs one Hessian-vector product
-    (forward-over-reverse, primal pass shared by all probes).
+    over :math:`\\sqrt m`. With ``method="hvp"`` each probe costs one
+    Hessian-vector product (forward-over-reverse, primal pass shared by all
+    probes). ``method="forward"`` computes the same number as the second
+    directional derivative :math:`\\partial_t^2 L(W + t z)|_{t=0}`
+    (forward-over-forward: no reverse pass, less memory), and
+    ``method="taylor"`` computes it by second-order Taylor mode
+    (``jax.experimental.jet``), the cheapest: about half the cost of an HVP
+    (``benchmarks/flatness.py``). Taylor mode needs a Taylor rule for every
+    primitive of the loss: functions with a ``custom_jvp`` (``jax.nn.relu``,
+    ``jax.nn.softplus``, ...) are not supported and raise ``ValueError``;
+    write ReLU as ``jnp.maximum(h, 0)``.
 
     Parameters
     ----------
@@ -120,8 +170,12 @@ def hutchinson_trace(loss, params, batch, *, key, probes=100, tol=None, block=10
     block : int, default 10
         Probes per block when ``tol`` is given (>= 2).
     chunk : int, optional
-        Probes evaluated together (vectorised) at a time; ``None`` means all at
-        once. Memory is about ``chunk`` parameter vectors.
+        Probes evaluated together (vectorised) at a time. Default: all of them
+        when ``n`` is small, fewer as ``n`` grows (about :math:`2^{20}/n`).
+        Memory is about ``chunk`` parameter vectors (plus activations).
+    method : {"hvp", "forward", "taylor"}
+        How :math:`z^\\top H z` is computed (same value up to rounding; all use
+        the autodiff second derivative, so ReLU kinks count as 0).
 
     Returns
     -------
@@ -153,14 +207,17 @@ def hutchinson_trace(loss, params, batch, *, key, probes=100, tol=None, block=10
     (6.0, 0.0, 8)
     """
     _check_loss(loss)
-    _check_params(params)
+    n = _check_params(params)
     _check_key(key)
     probes = check_int("probes", probes, min=1)
+    method = check_choice("method", method, ("hvp", "forward", "taylor"))
     if chunk is not None:
         chunk = check_int("chunk", chunk, min=1)
     if tol is None:
         keys = _probe_keys(key, 0, probes)
-        value, vals = _hutchinson_values_jit(params, batch, keys, loss=loss, chunk=chunk)
+        chunk = _default_chunk(n, probes) if chunk is None else min(chunk, probes)
+        value, vals = _taylor_guard(_hutchinson_values_jit, method)(params, batch, keys, loss=loss, chunk=chunk,
+                                                                    method=method)
     else:
         tol = _real("tol", tol, lo=0.0, lo_open=True)
         block = check_int("block", block, min=2)
@@ -171,7 +228,9 @@ def hutchinson_trace(loss, params, batch, *, key, probes=100, tol=None, block=10
         while used < probes:
             m = min(block, probes - used)
             keys = _probe_keys(key, used, m)
-            value, vals = _hutchinson_values_jit(params, batch, keys, loss=loss, chunk=chunk)
+            c = _default_chunk(n, m) if chunk is None else min(chunk, m)
+            value, vals = _taylor_guard(_hutchinson_values_jit, method)(params, batch, keys, loss=loss, chunk=c,
+                                                                        method=method)
             _raise_if_nonfinite("loss(params, batch)", value)
             _raise_if_nonfinite("a Hutchinson quadratic form z^T H z", vals)
             parts.append(vals)
@@ -188,15 +247,21 @@ def hutchinson_trace(loss, params, batch, *, key, probes=100, tol=None, block=10
 # ============================================================================= Lanczos core
 
 
-def _lanczos_tridiagonal(matvec, v0, iters, key, keep_basis=True):
-    """``iters`` Lanczos steps with full reorthogonalisation (classical Gram-Schmidt, twice).
+def _lanczos_tridiagonal(matvec, v0, iters, key):
+    """``iters`` Lanczos steps with full reorthogonalisation.
+
+    Each step applies the three-term recurrence, then one classical
+    Gram-Schmidt pass against the whole basis, and a second pass only when the
+    first removed more than ``1 - 1/sqrt(2)`` of the norm (the
+    Daniel-Gragg-Kaufman-Stewart criterion; "twice is enough").
 
     Returns ``alpha`` (iters,), ``beta`` (iters,) -- ``beta[j]`` couples steps ``j``
     and ``j+1``, ``beta[-1]`` is the final residual norm -- and the basis ``V``
     (iters + 1, n). On breakdown (an invariant subspace: the residual vanishes
     relative to the running norm estimate) the next vector is a random vector
-    (a cyclic shift of one Gaussian vector drawn from ``key``) orthogonalised against the basis, and the coupling is set to 0, so ``T`` stays
-    a valid projection of ``H``.
+    (a cyclic shift of one Gaussian vector drawn from ``key``) orthogonalised
+    against the basis, and the coupling is set to 0, so ``T`` stays a valid
+    projection of ``H``.
     """
     n = v0.shape[0]
     dtype = v0.dtype
@@ -205,24 +270,29 @@ def _lanczos_tridiagonal(matvec, v0, iters, key, keep_basis=True):
     V = jnp.zeros((iters + 1, n), dtype).at[0].set(v0 / jnp.linalg.norm(v0))
     r0 = jax.random.normal(key, (n,), dtype)  # restart j uses roll(r0, j): generic, and no RNG in the loop
 
+    def cgs(V, w):
+        return w - V.T @ (V @ w)  # rows not yet filled are zero and contribute nothing
+
     def orth(V, w):
-        w = w - V.T @ (V @ w)
-        return w - V.T @ (V @ w)
+        w1 = cgs(V, w)
+        n0, n1 = jnp.linalg.norm(w), jnp.linalg.norm(w1)
+        return jax.lax.cond(n1 < n0 / math.sqrt(2.0), lambda u: cgs(V, u), lambda u: u, w1)
 
     def body(j, state):
         V, alpha, beta, anorm = state
         v = V[j]
         w = matvec(v)
         a = jnp.vdot(v, w)
+        prev = jnp.where(j > 0, beta[jnp.maximum(j - 1, 0)], 0.0)
+        w = w - a * v - prev * V[jnp.maximum(j - 1, 0)] * (j > 0)  # three-term recurrence
         w = orth(V, w)
         b = jnp.linalg.norm(w)
-        prev = jnp.where(j > 0, beta[jnp.maximum(j - 1, 0)], 0.0)
         anorm = jnp.maximum(anorm, jnp.abs(a) + b + prev)
         broke = b <= tiny * anorm
         last = j == iters - 1
 
         def restart(_):
-            r = orth(V, jnp.roll(r0, j))
+            r = cgs(V, cgs(V, jnp.roll(r0, j)))
             return r / jnp.linalg.norm(r)
 
         def proceed(_):
@@ -321,7 +391,8 @@ def lanczos(loss, params, batch, *, key, k=1, iters=None, which="LA", return_vec
 
     Builds the Krylov basis :math:`V_m = [v_1, \\dots, v_m]` of :math:`H` from a
     Gaussian start vector, with every new vector re-orthogonalised against all
-    previous ones (classical Gram-Schmidt applied twice), so that
+    previous ones (classical Gram-Schmidt after the three-term recurrence, a
+    second pass when the Daniel-Gragg-Kaufman-Stewart test asks), so that
     :math:`T_m = V_m^\\top H V_m` is tridiagonal and its eigenvalues (the Ritz
     values :math:`\\theta_i`) converge to the extreme eigenvalues of :math:`H`.
 
@@ -452,7 +523,7 @@ def _slq_impl(params, batch, key, width, grid, *, loss, runs, iters, num):
 
     def one(kr):
         k0, k1 = jax.random.split(kr)
-        v0 = jax.random.rademacher(k0, x.shape, dtype=x.dtype)
+        v0 = _rademacher(k0, x.shape[0], x.dtype)
         alpha, beta, _ = _lanczos_tridiagonal(matvec, v0, iters, k1)
         theta, Y = _tridiag_eigh(alpha, beta)
         return theta, Y[0, :] ** 2
