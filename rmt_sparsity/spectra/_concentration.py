@@ -289,7 +289,41 @@ class _AnalyticRatioLaw:
             self.qmin = (np.sqrt(1.0 + 2.0 * e) - 1.0) ** 2 / n
 
     def cdf(self, r) -> float:
-        return float(np.sum(self.w * self.tw.cdf((r * self.qmin - self.mu) / self.s)))
+        return float(np.sum(self.w * _tw_cdf(self.tw, (r * self.qmin - self.mu) / self.s)))
+
+    def ppf(self, q) -> float:
+        from scipy.optimize import brentq
+
+        lo = self.mu / float(self.qmin.max()) * 0.5
+        hi = self.mu / float(self.qmin.min()) * 2.0
+        while self.cdf(lo) > q:
+            lo *= 0.5
+        while self.cdf(hi) < q:
+            hi *= 2.0
+        return brentq(lambda r: self.cdf(r) - q, lo, hi, xtol=1e-12, rtol=1e-12)
+
+
+#: Below this argument F_1 < 1e-13 (log F_1 ~ -|s|^3/24 = -30.4 at s = -9; Tracy & Widom 1996), so the
+#: cdf is set to 0 and the survival function to 1 there without evaluating the determinant.
+_TW_FLOOR = -9.0
+
+
+def _tw_cdf(tw, x):
+    x = np.asarray(x, dtype=float)
+    out = np.zeros(x.shape)
+    m = x > _TW_FLOOR
+    if m.any():
+        out[m] = tw.cdf(x[m])
+    return out
+
+
+def _tw_sf(tw, x):
+    x = np.asarray(x, dtype=float)
+    out = np.ones(x.shape)
+    m = x > _TW_FLOOR
+    if m.any():
+        out[m] = tw.sf(x[m])
+    return out
 
 
 def _p_value(lower, upper, alternative):
@@ -435,7 +469,6 @@ def concentration_vs_random(
 
 
 def _concentration_test(obs, level, zero_tol, relative_to, alternative, n_mc, rng) -> ConcentrationTest:
-    from ..laws import edge_band
     from ..laws.edges import SOFT_EDGE_MIN_UNITS
 
     p, n = obs.shape
@@ -458,15 +491,14 @@ def _concentration_test(obs, level, zero_tol, relative_to, alternative, n_mc, rn
     alpha = 1.0 - level
     details: dict[str, Any] = {"null_cut": thr_null, "null_lambda_min_q001": q001, "min_edge_units": units}
     if kind is not None:
-        law = _AnalyticRatioLaw(p, n, kind)
-        eb = edge_band(p, n, 1, "ratio", level)
-        band = eb.band
-        median = eb.median
+        law = _AnalyticRatioLaw(p, n, kind)  # the law of laws.edge_band(p, n, which="ratio")
+        band = (law.ppf(alpha / 2.0), law.ppf(1.0 - alpha / 2.0))
+        median = law.ppf(0.5)
         c = law.cdf(obs.ratio)
         pv = _p_value(c, 1.0 - c, alternative)
         method = "tw_convolution" if kind == "soft" else "tw_convolution_hard_edge"
         draws = 0
-        details.update(eb.details)
+        details["law"] = "TW1 (Johnstone) max" + (" / reflected TW1 (Ma) min" if kind == "soft" else " / Edelman hard-edge min")
     else:
         gen = as_generator(rng)
         ratios = _mc_null_ratios(p, n, zero_tol, relative_to, n_mc, gen)

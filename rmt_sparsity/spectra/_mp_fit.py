@@ -77,7 +77,7 @@ import numpy as np
 
 from .._checks import check_array, check_int, check_probability, check_real
 from ._basic import as_weight_matrix, gram_eigenvalues
-from ._concentration import _to_builtin
+from ._concentration import _to_builtin, _tw_sf
 
 __all__ = ["MPFit", "BBPOutlier", "fit_mp", "bbp_threshold", "bbp_outlier"]
 
@@ -308,7 +308,7 @@ def _tw_pvalues(lams, p, n, sigma2, tau, tw):
     y = n * lams / sigma2
     z = (y - mu) / s
     x, w = _gauss_hermite()
-    pv = tw.sf(z[:, None] + ((y / s) * tau)[:, None] * x[None, :]) @ w
+    pv = _tw_sf(tw, z[:, None] + ((y / s) * tau)[:, None] * x[None, :]) @ w
     return z, np.clip(pv, 0.0, 1.0)
 
 
