@@ -142,6 +142,12 @@ def _cmd_sweep(args) -> int:
     return 0
 
 
+def _cmd_analyze(args) -> int:
+    from .spectra.cli import main as analyze_main
+
+    return int(analyze_main(args.rest))
+
+
 def _cmd_bench(args) -> int:
     if args.target == "kernels":
         from .kernels.bench import main as bench_main
@@ -188,6 +194,11 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--store", default=None, help="override the spec's store directory")
     sw.add_argument("--quiet", action="store_true")
     sw.set_defaults(func=_cmd_sweep)
+
+    an = sub.add_parser("analyze", add_help=False,
+                        help="spectral analysis of the 2-D weights in a .safetensors file: concentration, MP fit, spikes, tails",
+                        description="Options are passed to rmt_sparsity.spectra.cli (PATH, --json, --out FILE, ...).")
+    an.set_defaults(func=_cmd_analyze, passthrough=True)
 
     b = sub.add_parser("bench", help="speed benchmarks (ratios against a baseline timed in the same run)", add_help=False,
                        description="Run a benchmark; options after the target are passed to it "

@@ -159,3 +159,16 @@ def test_bench_passes_options_through(monkeypatch):
     monkeypatch.setattr(bench, "main", lambda argv: seen.setdefault("argv", argv) and 0)
     assert main(["bench", "kernels", "--quick", "--json", "x.json"]) == 0
     assert seen["argv"] == ["--quick", "--json", "x.json"]
+
+
+def test_analyze_command(tmp_path, capsys):
+    import numpy as np
+    from safetensors.numpy import save_file
+
+    path = tmp_path / "w.safetensors"
+    save_file({"layer.weight": np.random.default_rng(0).standard_normal((128, 32)).astype(np.float32)}, str(path))
+    assert main(["analyze", str(path), "--json", "--n-boot", "0"]) == 0
+    out = capsys.readouterr().out
+    records = json.loads(out)
+    assert isinstance(records, (list, dict)) and "layer.weight" in out
+    assert main(["analyze", str(tmp_path / "missing.safetensors")]) == 2
