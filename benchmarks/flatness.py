@@ -8,7 +8,7 @@ and interleaved round by round:
 * the baseline: one jitted ``jax.value_and_grad`` of the loss;
 * one Hessian-vector product (:func:`rmt_sparsity.flatness.hvp`, jitted);
 * :func:`hutchinson_trace` with 20 probes: ``method="hvp"`` (forward-over-reverse) with
-  the default chunk, all 20 vectorised, and ``chunk=1`` (sequential); ``method="forward"``
+  the default ``chunk=1`` (sequential) and all 20 vectorised; ``method="forward"``
   (forward-over-forward second directional derivatives); ``method="taylor"``
   (second-order Taylor mode, ``jax.experimental.jet``);
 * :func:`lanczos` (k = 1, 20 steps), :func:`slq_density` (1 run, 20 steps);
@@ -95,16 +95,14 @@ def run(width=512, depth=4, d_in=128, d_out=10, batch=256, probes=20, iters=20, 
     cases = {
         "gradient (baseline)": lambda: grad(params, data),
         "hvp (one product)": lambda: hvp_j(params, data, vec),
-        f"hutchinson {probes} probes (hvp, default chunk)": lambda: hutchinson_trace(loss, params, data, key=key,
-                                                                                    probes=probes),
+        f"hutchinson {probes} probes (hvp, default)": lambda: hutchinson_trace(loss, params, data, key=key,
+                                                                              probes=probes),
         f"hutchinson {probes} probes (hvp, all vectorised)": lambda: hutchinson_trace(loss, params, data, key=key,
                                                                                      probes=probes, chunk=probes),
-        f"hutchinson {probes} probes (hvp, chunk=1)": lambda: hutchinson_trace(loss, params, data, key=key,
-                                                                              probes=probes, chunk=1),
-        f"hutchinson {probes} probes (forward, default chunk)": lambda: hutchinson_trace(
-            loss, params, data, key=key, probes=probes, method="forward"),
-        f"hutchinson {probes} probes (taylor, default chunk)": lambda: hutchinson_trace(
-            loss, params, data, key=key, probes=probes, method="taylor"),
+        f"hutchinson {probes} probes (forward)": lambda: hutchinson_trace(loss, params, data, key=key,
+                                                                         probes=probes, method="forward"),
+        f"hutchinson {probes} probes (taylor)": lambda: hutchinson_trace(loss, params, data, key=key,
+                                                                        probes=probes, method="taylor"),
         f"lanczos k=1, {iters} steps": lambda: lanczos(loss, params, data, key=key, k=1, iters=iters),
         f"slq 1 run, {iters} steps": lambda: slq_density(loss, params, data, key=key, iters=iters, runs=1),
         f"noise_sharpness {samples} antithetic draws": lambda: noise_sharpness(loss, params, data, key=key, sigma=1e-3,
@@ -137,9 +135,9 @@ def run(width=512, depth=4, d_in=128, d_out=10, batch=256, probes=20, iters=20, 
         "compile_and_first_call_s": compile_s,
         "goal": f"hutchinson {probes} probes <= 30 gradient-equivalents",
     }
-    h = out["gradient_equivalents"][f"hutchinson {probes} probes (hvp, default chunk)"]
-    hf = out["gradient_equivalents"][f"hutchinson {probes} probes (forward, default chunk)"]
-    ht = out["gradient_equivalents"][f"hutchinson {probes} probes (taylor, default chunk)"]
+    h = out["gradient_equivalents"][f"hutchinson {probes} probes (hvp, default)"]
+    hf = out["gradient_equivalents"][f"hutchinson {probes} probes (forward)"]
+    ht = out["gradient_equivalents"][f"hutchinson {probes} probes (taylor)"]
     out["goal_met"] = {"hvp (default)": bool(h <= 30.0), "forward": bool(hf <= 30.0), "taylor": bool(ht <= 30.0)}
     if not quiet:
         print(f"{out['model']}: n = {out['n_params']:,} parameters, batch {batch}, threads {out['threads']}, "

@@ -218,14 +218,9 @@ def _rademacher(key, n: int, dtype):
     return (1 - 2 * bits.reshape(-1)[:n].astype(jnp.int8)).astype(dtype)
 
 
-def _default_chunk(n: int, count: int) -> int:
-    """Vectors evaluated together: all of them for small models, fewer as ``n`` grows (~2^20 numbers a chunk).
-
-    On CPU, vectorising many probes of a large model is slower than a sequential
-    loop (memory traffic; ``benchmarks/flatness.py``), so models of ~1M
-    parameters get one probe at a time.
-    """
-    return max(1, min(count, (1 << 20) // max(n, 1)))
+def _map(fun, xs, chunk: int):
+    """``jax.lax.map`` over ``xs``: a sequential loop for ``chunk == 1``, else ``chunk`` items vectorised at a time."""
+    return jax.lax.map(fun, xs, batch_size=None if chunk == 1 else chunk)
 
 
 def _probe_keys(key, start: int, count: int):

@@ -13,7 +13,7 @@ from ._common import (
     _check_key,
     _check_loss,
     _check_params,
-    _default_chunk,
+    _map,
     _flat_loss,
     _jit_static,
     _mean_se,
@@ -100,7 +100,7 @@ def _noise_impl(params, batch, key, sigma, *, loss, samples, relative, antitheti
             return d, d
         return d, 0.5 * jnp.vdot(e, lin(e))
 
-    vals, qvals = jax.lax.map(one, keys, batch_size=chunk)
+    vals, qvals = _map(one, keys, chunk)
     est, se = _mean_se(vals)
     quad = ratio = ratio_se = None
     if hessian_term:
@@ -120,7 +120,7 @@ _noise_jit = _jit_static(_noise_impl, ("loss", "samples", "relative", "antitheti
 
 
 def noise_sharpness(
-    loss, params, batch, *, key, sigma, samples=100, relative=False, antithetic=True, hessian_term=False, chunk=None
+    loss, params, batch, *, key, sigma, samples=100, relative=False, antithetic=True, hessian_term=False, chunk=1
 ):
     """Gaussian weight-noise sharpness :math:`\\mathbb E[L(W+E)] - L(W)` with its Monte-Carlo error.
 
@@ -166,10 +166,9 @@ def noise_sharpness(
         of the noise: :math:`d_i - q_i = O(\\sigma^4)` for a smooth loss, so
         :math:`R - 1` is measured far more precisely than either term. For
         ReLU networks :math:`R - 1` is the kink contribution the autodiff Hessian misses.
-    chunk : int, optional
-        Draws evaluated together (vectorised). Default: all of them when ``n``
-        is small, fewer as ``n`` grows (about :math:`2^{20}/n`).
-
+    chunk : int, default 1
+        Draws evaluated together (vectorised); 1 is a sequential loop, the
+        fastest on CPU (``benchmarks/flatness.py``).
     Returns
     -------
     NoiseSharpness
@@ -209,11 +208,11 @@ def noise_sharpness(
     1.0
     """
     _check_loss(loss)
-    n = _check_params(params)
+    _check_params(params)
     _check_key(key)
     sigma = _real("sigma", sigma, lo=0.0)
     samples = check_int("samples", samples, min=1)
-    chunk = _default_chunk(n, samples) if chunk is None else min(check_int("chunk", chunk, min=1), samples)
+    chunk = min(check_int("chunk", chunk, min=1), samples)
     res = _noise_jit(params, batch, key, sigma, loss=loss, samples=samples, relative=bool(relative),
                      antithetic=bool(antithetic), chunk=chunk, hessian_term=bool(hessian_term))
     _raise_if_nonfinite("loss(params, batch)", res.loss)
