@@ -10,6 +10,7 @@ from threadpoolctl import threadpool_limits
 
 from rmt_sparsity.ensembles import wishart_eigenvalues
 from rmt_sparsity.laws import MarchenkoPastur
+from rmt_sparsity.testing import assert_spectrum_matches
 
 
 @pytest.fixture(autouse=True)
@@ -70,6 +71,8 @@ def test_esd_moments_match_law(p, n):
         bias = abs(exact_n - law.moment(k))
         assert abs(mean - law.moment(k)) <= bias + 5 * se, (k, mean, law.moment(k), bias, se)
         assert abs(mean - exact_n) <= 5 * se + 1e-12 * exact_n, (k, mean, exact_n, se)
+    # one matrix on its own: trace, tr S^2 and Tracy-Widom edge tests (family level 0.999)
+    assert_spectrum_matches(law, lams[0], n=n)
 
 
 def test_esd_ks_against_law():

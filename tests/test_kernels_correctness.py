@@ -32,6 +32,8 @@ from rmt_sparsity.kernels import (
     sparse_ffn,
     sparse_up,
 )
+from rmt_sparsity.testing import assert_sparse_matches_dense
+from rmt_sparsity.testing.strategies import ffn_weights, sparse_activations
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -74,15 +76,30 @@ def test_sparse_down_matches_dense(case):
     y_hot = sparse_down(h, w, method=method, threads=threads)
     np.testing.assert_array_equal(y_hot, y)  # same kernels, same summation order
     assert y.dtype == dtype and y.shape == h.shape[:-1] + (d_model,)
-    h64, w64 = h.astype(np.float64), w.astype(np.float64)
-    ref = h64 @ w64
-    tol = bound(d_ff, dtype, np.abs(h64) @ np.abs(w64))
-    assert np.all(np.abs(y - ref) <= tol)
+    assert_sparse_matches_dense(y, h, w)  # the bound of the module docstring, n = d_ff
     # rows with no active neuron give exact zeros
     zero_rows = ~np.any(np.atleast_2d(h) != 0, axis=1)
     assert np.all(np.atleast_2d(y)[zero_rows] == 0)
     assert plan["method"] in ("rows", "union")
     assert plan["density"] == pytest.approx(np.count_nonzero(h) / h.size, abs=0)
+
+
+@SETTINGS
+@given(
+    st.sampled_from([np.float32, np.float64]),
+    st.integers(1, 200),
+    st.integers(1, 40),
+    st.integers(1, 9),
+    st.data(),
+)
+def test_sparse_down_on_library_strategies(dtype, d_ff, d_model, batch, data):
+    """FFN weights in the (out, in) layout and signed activations with exactly k active per row
+    (rmt_sparsity.testing.strategies); the same gamma_n bound via assert_sparse_matches_dense."""
+    w = data.draw(ffn_weights(d_model, d_ff, dtype))
+    a = data.draw(sparse_activations(d_ff, (0.0, 0.3), batch, signed=True, dtype=dtype))
+    y = sparse_down(a, w.w_out_t)
+    assert y.dtype == dtype and y.shape == (batch, d_model)
+    assert_sparse_matches_dense(y, a, w.w_out_t)
 
 
 @SETTINGS
@@ -102,9 +119,7 @@ def test_sparse_up_matches_dense(dtype, d_ff, d_model, batch, frac, threads, see
     idx = rng.choice(d_ff, size=int(frac * d_ff), replace=False)
     out = sparse_up(x, w, idx, threads=threads)
     assert out.shape == x.shape[:-1] + (idx.size,) and out.dtype == dtype
-    x64, w64 = x.astype(np.float64), w[idx].astype(np.float64)
-    ref = x64 @ w64.T
-    assert np.all(np.abs(out - ref) <= bound(d_model, dtype, np.abs(x64) @ np.abs(w64).T))
+    assert_sparse_matches_dense(out, x, w[idx].T)  # n = d_model
 
 
 @SETTINGS
