@@ -70,6 +70,17 @@ class TraceEstimate:
         :math:`L(W, \\text{batch})` at the evaluation point.
     probes : int
         Number of probes :math:`m` used (static).
+
+    Examples
+    --------
+    A registered pytree: arrays are leaves (so results pass through ``jax.vmap``),
+    counts are static metadata.
+
+    >>> import jax
+    >>> from rmt_sparsity.flatness import TraceEstimate
+    >>> r = TraceEstimate(estimate=6.0, se=0.1, values=None, loss=0.5, probes=8)
+    >>> jax.tree_util.tree_leaves(r), r.probes
+    ([6.0, 0.1, 0.5], 8)
     """
 
     estimate: jax.Array
@@ -349,6 +360,14 @@ class LanczosResult:
         ``"LA"``, ``"LM"`` or ``"SA"`` (static label of the ordering).
     k, iters : int
         Static counts.
+
+    Examples
+    --------
+    >>> from rmt_sparsity.flatness import LanczosResult
+    >>> r = LanczosResult(eigenvalues=[3.0], residuals=[1e-9], residual_bounds=[1e-9], ritz_values=[0.5, 3.0],
+    ...                   vectors=None, loss=0.0, which="LA", k=1, iters=2)
+    >>> r.which, r.eigenvalues[0]
+    ('LA', 3.0)
     """
 
     eigenvalues: jax.Array
@@ -501,6 +520,14 @@ class SLQDensity:
     loss : jax.Array
     runs, iters, dim : int
         Static counts (``dim`` is :math:`n`).
+
+    Examples
+    --------
+    >>> from rmt_sparsity.flatness import SLQDensity
+    >>> r = SLQDensity(nodes=[[1.0, 2.0]], weights=[[0.5, 0.5]], grid=[1.5], density=[0.0], width=0.1,
+    ...                trace=3.0, trace_se=float("nan"), loss=0.0, runs=1, iters=2, dim=2)
+    >>> r.width, r.dim
+    (0.1, 2)
     """
 
     nodes: jax.Array

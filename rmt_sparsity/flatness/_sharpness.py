@@ -61,6 +61,15 @@ class NoiseSharpness:
         :math:`\\operatorname{sd}(d_i - R q_i)/(\\sqrt{m}\\,|\\bar q|)`.
     samples : int
     relative, antithetic : bool
+
+    Examples
+    --------
+    >>> from rmt_sparsity.flatness import NoiseSharpness
+    >>> r = NoiseSharpness(sharpness=0.03, se=0.001, values=None, loss=1.0, sigma=0.1, quadratic=None,
+    ...                    quadratic_values=None, ratio=None, ratio_se=None, samples=100, relative=False,
+    ...                    antithetic=True)
+    >>> r.sharpness, r.antithetic
+    (0.03, True)
     """
 
     sharpness: jax.Array
@@ -244,6 +253,14 @@ class SAMSharpness:
     m : int or None
         Chunk size (None: the whole batch).
     chunks : int
+
+    Examples
+    --------
+    >>> from rmt_sparsity.flatness import SAMSharpness
+    >>> r = SAMSharpness(sharpness=5.5, se=float("nan"), values=[5.5], loss=12.5, grad_norm=[5.0], rho=1.0,
+    ...                  m=None, chunks=1)
+    >>> r.sharpness, r.chunks
+    (5.5, 1)
     """
 
     sharpness: jax.Array
