@@ -148,10 +148,17 @@ def test_spectrum_matches_small_sizes_run_trace_tests_only():
         assert_spectrum_matches(MarchenkoPastur(4 / 6), 10 * lam, n=6)
 
 
+class _HasRatio:
+    """Not a Marchenko-Pastur law, though it has ratio and scale (like other laws of the package)."""
+
+    ratio, scale = 0.5, 1.0
+
+
 @pytest.mark.parametrize(
     "call, exc, match",
     [
         (lambda lam: assert_spectrum_matches(object(), lam, n=20), TypeError, "law must be a Marchenko-Pastur law"),
+        (lambda lam: assert_spectrum_matches(_HasRatio(), lam, n=20), TypeError, "got _HasRatio"),
         (lambda lam: assert_spectrum_matches(MarchenkoPastur(0.5), lam, n=0), ValueError, "n must be"),
         (lambda lam: assert_spectrum_matches(MarchenkoPastur(0.5), lam, n=20, level=1.0), ValueError, "level"),
         (lambda lam: assert_spectrum_matches(MarchenkoPastur(0.5), lam, n=20, beta=3), ValueError, "beta must be 1, 2 or 4"),

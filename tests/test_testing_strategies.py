@@ -94,15 +94,15 @@ def test_mp_parameters_shrinks_to_simple_values():
 # wishart_matrices
 # ---------------------------------------------------------------------------------------
 @DETERMINISTIC
-@given(wishart_matrices(st.integers(1, 40), st.integers(1, 40), scale=st.floats(0.01, 100.0), dtype=DTYPES), st.data())
-def test_wishart_matrices_contract(W, data):
+@given(wishart_matrices(st.integers(1, 40), st.integers(1, 40), scale=st.floats(0.01, 100.0), dtype=DTYPES))
+def test_wishart_matrices_contract(W):
     assert W.ndim == 2 and 1 <= W.shape[0] <= 40 and 1 <= W.shape[1] <= 40
     assert W.dtype in (np.float32, np.float64) and np.isfinite(W).all()
 
 
 @DETERMINISTIC
-@given(wishart_matrices(st.integers(20, 40), st.integers(20, 40), scale=st.sampled_from([0.25, 1.0, 9.0])), st.data())
-def test_wishart_matrices_entry_variance(W, data):
+@given(wishart_matrices(st.integers(20, 40), st.integers(20, 40), scale=st.sampled_from([0.25, 1.0, 9.0])))
+def test_wishart_matrices_entry_variance(W):
     """Sample second moment of N >= 400 N(0, s2) entries: mean s2, sd s2 sqrt(2/N).
 
     The scale is recovered as the only value in {0.25, 1, 9} within 6 sd (the
@@ -380,3 +380,15 @@ def test_drawn_bad_arguments_raise_invalid_argument_when_drawn(strategy, match):
 
     with pytest.raises(InvalidArgument, match=match):
         run()
+
+
+def test_importing_rmt_sparsity_testing_imports_neither_jax_nor_hypothesis():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, rmt_sparsity.testing as t; "
+        "assert 'jax' not in sys.modules and 'hypothesis' not in sys.modules, sorted(sys.modules); "
+        "t.strategies; assert 'hypothesis' in sys.modules and 'jax' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
