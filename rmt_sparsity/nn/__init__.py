@@ -7,7 +7,9 @@ Models are pure-JAX dict pytrees (see :class:`MLP`); weights are stored
 J-SquaredReLU (:func:`jsrelu`), the zeroth bias, restricted LayerNorm,
 the magic synapse (``MLP(noise_ratio=...)``) and weight noise at the gradient
 point (:func:`weight_noise_value_and_grad`). :func:`train` runs jit + scan
-chunks and records :func:`compute_probes`.
+chunks and records :func:`compute_probes`; :func:`train_ensemble` trains K
+models that differ in seed, sigma, lr or weight decay as one
+``jit(vmap(scan))`` program.
 """
 
 from ._activations import (
@@ -44,6 +46,10 @@ from ._probes import (
     stable_rank,
 )
 from ._train import OPTIMIZERS, Trainer, TrainResult, make_optimizer, make_trainer, set_hyperparams, train
+
+# --- vectorised ensembles (issue 15) ---
+from ._ensemble import FLATNESS_MEASURES, EnsembleResult, estimate_member_bytes, train_ensemble
+# --- end vectorised ensembles ---
 
 __all__ = [
     "ACTIVATIONS",
@@ -89,4 +95,9 @@ __all__ = [
     "teacher_student",
     "train",
     "weight_noise_value_and_grad",
+    # vectorised ensembles (issue 15)
+    "EnsembleResult",
+    "FLATNESS_MEASURES",
+    "estimate_member_bytes",
+    "train_ensemble",
 ]

@@ -1,6 +1,6 @@
 """Training loop: ``jax.jit`` + ``lax.scan`` chunks, weight noise, constraints and probes.
 
-The loop is split so that a later ensemble can ``vmap`` it:
+The loop is split so that an ensemble can ``vmap`` it (:func:`train_ensemble`):
 
 * :func:`make_trainer` returns pure functions ``init(key) -> state`` and
   ``run(state, hparams, x, y, n_steps) -> (state, losses)``;
@@ -9,28 +9,25 @@ The loop is split so that a later ensemble can ``vmap`` it:
   rate / weight decay (in the optax state, via ``optax.inject_hyperparams``) —
   is an *array*, never a Python constant baked into the trace.
 
-:func:`train` is the single-model driver (the K = 1 ensemble): a Python loop
-over ``steps / eval_every`` compiled chunks, with probes in between and a tqdm
-bar over chunks.
+:func:`train` is the K = 1 case of :func:`train_ensemble` (the shared driver
+``_ensemble._fit``): a Python loop over ``steps / eval_every`` compiled chunks,
+with probes in between and a tqdm bar over chunks.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import sys
-from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 
 from .._checks import check_choice, check_int, check_real
 from ._data import Dataset
-from ._models import MLP, _check_key
-from ._noise import _check_sigma, perturb_weights
-from ._probes import LOSSES, _model_out, compute_probes, per_example_loss
+from ._models import MLP
+from ._noise import perturb_weights
+from ._probes import LOSSES, _model_out, per_example_loss
 
 __all__ = ["OPTIMIZERS", "make_optimizer", "set_hyperparams", "Trainer", "make_trainer", "TrainResult", "train"]
 
@@ -100,20 +97,6 @@ def set_hyperparams(opt_state, **values):
         old = hyper[names[k]]
         hyper[names[k]] = jnp.asarray(v, dtype=jnp.asarray(old).dtype)
     return opt_state._replace(hyperparams=hyper)
-
-
-_TRAINERS: dict = {}
-
-
-def _cached_trainer(model, optimizer, **kw):
-    """One compiled trainer per (model, optimiser, static options): seeds and hyper-parameters reuse it."""
-    key = (model, optimizer, tuple(sorted(kw.items())))
-    if key not in _TRAINERS:
-        opt = make_optimizer(optimizer) if isinstance(optimizer, str) else optimizer
-        if len(_TRAINERS) > 32:
-            _TRAINERS.clear()
-        _TRAINERS[key] = make_trainer(model, opt, **kw)
-    return _TRAINERS[key]
 
 
 class Trainer(NamedTuple):
@@ -276,6 +259,7 @@ def train(
     track_covariance=False,
     cov_discount=None,
     quiet=None,
+    flatness=None,
 ) -> TrainResult:
     r"""Train ``model`` on ``data``: jit + ``lax.scan`` chunks, probes every ``eval_every`` steps.
 
@@ -312,10 +296,19 @@ def train(
         :math:`r`; default :math:`1 - \text{lr}\cdot\text{wd}` for a named optimiser, else 1.
     quiet : bool, optional
         Hide the progress bar (default: hidden unless stderr is a TTY).
+    flatness : mapping, optional
+        Also record flatness measures at every evaluation (see :func:`train_ensemble`).
 
     Returns
     -------
     TrainResult
+
+    Notes
+    -----
+    ``train`` is the K = 1 case of :func:`train_ensemble`: both run the shared
+    driver (validation, chunk loop, records) and the step function of
+    :func:`make_trainer`; one member runs it as ``jit(scan(step))``, several as
+    ``jit(vmap(scan(step)))``.
 
     Examples
     --------
@@ -327,130 +320,10 @@ def train(
     >>> res.history["step"].tolist(), bool(res.history["test_accuracy"][-1] > 0.5)
     ([0, 10, 20], True)
     """
-    # ---------------------------------------------------------------- validation (before tracing)
-    if not isinstance(model, MLP):
-        raise TypeError(f"model must be an rmt_sparsity.nn.MLP; got {type(model).__name__}")
-    if not isinstance(data, Dataset):
-        raise TypeError(f"data must be an rmt_sparsity.nn.Dataset; got {type(data).__name__}")
-    key = _check_key("key", key)
-    steps = check_int("steps", steps, min=1)
-    eval_every = steps if eval_every is None else check_int("eval_every", eval_every, min=1, max=steps)
-    batch_size = check_int("batch_size", batch_size, min=1)
-    check_choice("loss", loss, LOSSES)
-    if data.d_in != model.d_in:
-        raise ValueError(f"data has d_in = {data.d_in} but the model expects d_in = {model.d_in}")
-    if data.d_out != model.d_out:
-        raise ValueError(f"data needs d_out = {data.d_out} outputs but the model has d_out = {model.d_out}")
-    if loss == "ce" and data.n_classes is None:
-        raise ValueError("loss='ce' needs a classification data set (n_classes set); use loss='mse' for regression")
-    want_x = (model.n_tokens, model.d_in) if model.n_tokens > 1 else (model.d_in,)
-    if data.x_train.shape[1:] != want_x:
-        raise ValueError(f"data.x_train rows have shape {data.x_train.shape[1:]}; the model expects {want_x}")
-    if sigma is not None:
-        sigma = _check_sigma(sigma)
-    if not isinstance(relative, bool):
-        raise TypeError(f"relative must be a bool; got {relative!r}")
-    if relative and sigma is None:
-        raise ValueError("relative=True needs sigma")
-    if noise_ratio is not None:
-        if not model.stochastic:
-            raise ValueError("noise_ratio is given but the model has no magic synapse (construct MLP(noise_ratio=...))")
-        noise_ratio = check_real("noise_ratio", noise_ratio, lo=0.0)
-    probe_size = check_int("probe_size", probe_size, min=1)
-    if isinstance(optimizer, str):
-        lr_v = 1e-3 if lr is None else lr
-        wd_v = 0.0 if weight_decay is None else weight_decay
-        opt = make_optimizer(optimizer, lr=lr_v, weight_decay=wd_v)
-        default_r = 1.0 - float(lr_v) * float(wd_v)
-        opt_name = optimizer
-    elif isinstance(optimizer, optax.GradientTransformation):
-        if lr is not None or weight_decay is not None:
-            raise ValueError("lr/weight_decay apply to a named optimizer; build them into your optax transformation")
-        opt, default_r, opt_name = optimizer, 1.0, type(optimizer).__name__
-    else:
-        raise TypeError(f"optimizer must be one of {OPTIMIZERS} or an optax.GradientTransformation; got {optimizer!r}")
-    r = default_r if cov_discount is None else check_real("cov_discount", cov_discount, lo=0.0, hi=1.0, lo_open=True)
-    if params is not None:
-        model.check_params(params)
-    if quiet is None:
-        quiet = not sys.stderr.isatty()
+    from ._ensemble import _fit  # the shared driver: train is the K = 1 ensemble
 
-    # ---------------------------------------------------------------- compiled pieces
-    dtype = jnp.zeros(()).dtype
-    ds = data.astype(np.dtype(dtype.name))
-    x_tr, y_tr = jnp.asarray(ds.x_train), jnp.asarray(ds.y_train)
-    x_te, y_te = jnp.asarray(ds.x_test), jnp.asarray(ds.y_test)
-    x_pr, y_pr = ds.x_train[:probe_size], ds.y_train[:probe_size]
-    trainer = _cached_trainer(
-        model,
-        opt_name if isinstance(optimizer, str) else opt,
-        loss=loss,
-        n_classes=data.n_classes,
-        batch_size=batch_size,
-        weight_noise=sigma is not None,
-        relative=relative,
-        track_covariance=track_covariance,
-    )
-    hp = {
-        "sigma": jnp.asarray(0.0 if sigma is None else sigma, dtype),
-        "noise_ratio": jnp.asarray(
-            noise_ratio if noise_ratio is not None else (model.noise_ratio or 0.0), dtype
-        ),
-        "cov_discount": jnp.asarray(r, dtype),
-    }
-    state = trainer.init(key, params)
-    if isinstance(optimizer, str):  # the cached trainer's optimiser: set this run's array hyper-parameters
-        state["opt_state"] = set_hyperparams(state["opt_state"], lr=lr_v, weight_decay=wd_v)
-
-    history: dict[str, list] = {"step": [], "train_loss": [], "test_loss": [], "test_accuracy": []}
-
-    def record(state, train_loss):
-        t = int(state["step"])
-        te_loss, te_acc = _evaluate_jit(model, loss, data.n_classes, state["params"], x_te, y_te, state["step"])
-        history["step"].append(t)
-        history["train_loss"].append(train_loss)
-        history["test_loss"].append(float(te_loss))
-        history["test_accuracy"].append(float(te_acc))
-        if probes:
-            pr = compute_probes(model, state["params"], x_pr, y_pr, loss=loss, n_classes=data.n_classes, step=t)
-            for k, v in pr.items():
-                history.setdefault(k, []).append(v)
-
-    record(state, float("nan"))
-    n_chunks, rem = divmod(steps, eval_every)
-    chunks = [eval_every] * n_chunks + ([rem] if rem else [])
-    from tqdm.auto import tqdm
-
-    bar = tqdm(chunks, desc="train", unit="chunk", disable=quiet)
-    for n in bar:
-        state, losses = trainer.run(state, hp, x_tr, y_tr, n_steps=n)
-        tl = float(jnp.mean(losses))
-        bar.set_postfix(loss=f"{tl:.4g}")
-        record(state, tl)
-
-    cov = None
-    if track_covariance:
-        cov = {k: np.asarray(v) for k, v in state["cov"].items()}
-    config = {
-        "model": dataclasses.asdict(model),
-        "data": data.name,
-        "optimizer": opt_name,
-        "lr": lr_v if isinstance(optimizer, str) else None,
-        "weight_decay": wd_v if isinstance(optimizer, str) else None,
-        "steps": steps,
-        "eval_every": eval_every,
-        "batch_size": batch_size,
-        "loss": loss,
-        "sigma": sigma,
-        "relative": relative,
-        "noise_ratio": None if not model.stochastic else float(hp["noise_ratio"]),
-        "cov_discount": r,
-        "probe_size": int(min(probe_size, len(ds.x_train))),
-    }
-    return TrainResult(
-        params=state["params"],
-        history={k: np.asarray(v) for k, v in history.items()},
-        state=state,
-        covariance=cov,
-        config=config,
-    )
+    res = _fit(model, data, optimizer, keys=key, steps=steps, eval_every=eval_every, batch_size=batch_size, loss=loss,
+               lr=lr, weight_decay=weight_decay, sigma=sigma, relative=relative, noise_ratio=noise_ratio,
+               params=params, probes=probes, probe_size=probe_size, track_covariance=track_covariance,
+               cov_discount=cov_discount, quiet=quiet, flatness=flatness, single=True)
+    return res.member(0)
