@@ -93,6 +93,13 @@ _LAZY = {
     "gaussian_mixture": "nn",
     "compute_probes": "nn",
     "weight_noise_value_and_grad": "nn",
+    # flatness (JAX; loaded on first use)
+    "hutchinson_trace": "flatness",
+    "lanczos": "flatness",
+    "slq_density": "flatness",
+    "noise_sharpness": "flatness",
+    "sam_sharpness": "flatness",
+    "hvp": "flatness",
     # kernels
     "sparse_down": "kernels",
     "sparse_up": "kernels",

@@ -123,6 +123,11 @@ class WeightedCovarianceLaw(FixedPointLaw):
     ``(-∞, -1/(c t_min))`` (``c > 1``); ``λ_min = 0`` at ``c = 1``.
     ``moment(k)`` uses the free cumulants ``κ_k = c^{k-1} E_H[t^k]``.
 
+    Known limitation: at ``c = 1`` the lower edge is a *hard* edge at 0 (density
+    ``~ x^{-1/2}``), where the η → 0 extrapolation of the density converges
+    slowly; for widely spread weights the total mass is then only accurate to
+    about 1e-5. :meth:`mass_error` reports the achieved accuracy: check it there.
+
     References
     ----------
     Silverstein & Bai (1995); Silverstein & Choi (1995); Couillet & Debbah (2011).
