@@ -97,12 +97,11 @@ def _train_digits(c: dict, seed: int, *, eval_every: int):
     """Train the digits MLP of config ``c`` with all randomness drawn from ``seed``; returns (model, TrainResult)."""
     import numpy as np
 
+    from ..nn import train
     from .catalog.trained import _digits_model, _digits_setup
 
     key, ds = _digits_setup(np.random.default_rng(seed))
     model = _digits_model(c, activation=c["activation"])
-    from ..nn import train
-
     res = train(model, ds, c["optimizer"], key=key, steps=c["steps"], eval_every=eval_every,
                 batch_size=c["batch_size"], lr=c["lr"], loss=c["loss"], quiet=True, probe_size=c["probe_size"],
                 sigma=c["sigma"], relative=c["relative"])
@@ -111,6 +110,11 @@ def _train_digits(c: dict, seed: int, *, eval_every: int):
 
 def zero_fraction_vs_sigma(config: dict, seed: int) -> dict:
     r"""Final activation zero fraction, test loss and accuracy of a digits MLP trained with weight noise σ.
+
+    .. math::
+
+        \text{zero fraction} = \frac{1}{L}\sum_{\ell=1}^{L} \frac{\#\{(t, i) : a^{(\ell)}_{t,i} = 0\}}{T\,d_\ell},
+        \qquad g = \nabla_W \bar L(W + \varepsilon),\ \varepsilon_{ij} \sim N(0, (\sigma\,\mathrm{rms}(W))^2)
 
     Weight noise at the gradient point (:func:`rmt_sparsity.nn.train` with ``sigma``;
     ``relative=True`` by default, i.e. σ·rms(W)), ReLU MLP on scikit-learn's digits
