@@ -62,8 +62,10 @@ def _lines(ax, data):
         if label in errs:
             e = np.asarray(errs[label], dtype=float)
             ax.fill_between(x, y - e, y + e, alpha=0.2)
-    for label, y in (data.get("hlines") or {}).items():
-        ax.axhline(float(y), ls="--", lw=1, color="k", label=label)
+    styles = [("k", "--"), ("k", ":"), ("tab:red", "-."), ("tab:gray", "--"), ("tab:purple", ":")]
+    for i, (label, y) in enumerate((data.get("hlines") or {}).items()):
+        color, ls = styles[i % len(styles)]
+        ax.axhline(float(y), ls=ls, lw=1, color=color, label=label)
     if data.get("logx"):
         ax.set_xscale("log")
     if data.get("logy"):
