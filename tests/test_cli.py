@@ -172,3 +172,12 @@ def test_analyze_command(tmp_path, capsys):
     records = json.loads(out)
     assert isinstance(records, (list, dict)) and "layer.weight" in out
     assert main(["analyze", str(tmp_path / "missing.safetensors")]) == 2
+
+
+def test_verify_on_dask_local_cluster_equals_local(tmp_path):
+    pytest.importorskip("distributed")
+    args = ["verify", "--profile", "smoke", "--only", "mp_esd_matches_wishart", "tw_largest_eigenvalue", "--quiet", "--seed", "2"]
+    assert main(args + ["--out", str(tmp_path / "local")]) == 0
+    assert main(args + ["--out", str(tmp_path / "dask"), "--executor", "dask"]) == 0
+    a, b = (_strip_timings(json.loads((tmp_path / d / "claims.json").read_text())) for d in ("local", "dask"))
+    assert a == b
