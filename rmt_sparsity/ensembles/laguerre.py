@@ -77,19 +77,9 @@ def _kernels():
             if i < m - 1:
                 b[i] = f * d[i] * e[i]
 
-    @nb.njit(cache=True, nogil=True)
-    def _gk_count(g2, x, pivmin):
-        q = -x
-        if abs(q) < pivmin:
-            q = -pivmin
-        c = 1 if q < 0.0 else 0
-        for i in range(g2.size):
-            q = -x - g2[i] / q
-            if abs(q) < pivmin:
-                q = -pivmin
-            if q < 0.0:
-                c += 1
-        return c
+    from .sturm import _kernels as _sturm_kernels
+
+    _gk_count = _sturm_kernels()["gk_count"]  # one Golub-Kahan Sturm count, shared with sturm.py
 
     @nb.njit(cache=True, parallel=True)
     def _smallest_sv(d, e, k, hi, rtol, out):

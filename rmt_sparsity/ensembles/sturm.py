@@ -120,7 +120,7 @@ def _kernels():
                         lo = mid
                 out_min[r] = 0.5 * (lo + hi)
 
-    _KERNELS.update(count_many=_count_many, extremes=_extremes)
+    _KERNELS.update(count_many=_count_many, extremes=_extremes, gk_count=_gk_count)
     return _KERNELS
 
 
