@@ -226,5 +226,9 @@ cover = np.mean((lmin_sq >= b.band[0]) & (lmin_sq <= b.band[1]))
 print(f"square n={n_sq}: method {b.method}, band [{b.band[0]:.3e}, {b.band[1]:.3e}], "
       f"coverage {cover:.3f} ± {np.sqrt(0.95 * 0.05 / draws_sq):.3f} over {draws_sq} draws")
 
+# %% [markdown]
+# Edelman's law is the $n\to\infty$ limit: at $n = 100$ the coverage comes out slightly below 0.95 (about
+# 0.94 with `rng=1`, two standard errors), at $n = 400$ (full size) it is 0.948 ± 0.003.
+
 # %%
 print(f"notebook 01 ran in {time.perf_counter() - T_START:.1f} s (QUICK = {QUICK})")

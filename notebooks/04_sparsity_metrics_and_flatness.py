@@ -231,8 +231,8 @@ fig.tight_layout()
 #   Hutchinson standard error (the last printed line).
 # * For the smooth (GELU) loss $R \to 1$ as $s \to 0$ (to $10^{-4}$ at $s = 0.003$), with an $O(s^2)$
 #   deviation at larger $s$.
-# * For ReLU, $R$ does **not** go to 1 as $s$ decreases: in this run it stays about 0.5–1 % below 1, many
-#   paired standard errors away. The noise crosses the kinks, which the autodiff Hessian (zero second
+# * For ReLU, $R$ does **not** go to 1 as $s$ decreases: it stays below 1, many paired standard errors
+#   away (about 0.5–1 % below in the quick run, up to 3 % after the longer full-size training). The noise crosses the kinks, which the autodiff Hessian (zero second
 #   derivative of ReLU) does not see. This is the measured finding DESIGN §4.5 predicts, not a bug; its
 #   size and sign depend on the network. The claim `noise_sharpness_trace` in `rmt-sparsity verify`
 #   judges the smooth case with Richardson extrapolation and reports the ReLU ratios beside it.
