@@ -762,6 +762,19 @@ def train_ensemble(
     differently, so the two agree to a few units of rounding per step
     (``tests/test_nn_ensemble.py`` bounds it: 1e-12 relative in float64, 1e-5 in float32).
 
+    The JAX probes of :func:`compute_probes` (sparsity, gradient sparsity,
+    dormancy, norms, augmented flatness), the test loss and the flatness
+    measures are vmapped over the members; the spectral probes
+    (``concentration``, ``sv_ratio``, ``stable_rank``) are host eigenvalue
+    computations, done per member by the same functions as :func:`compute_probes`.
+
+    Speed: on a GPU the members fill the device; on a CPU the single-model
+    program is already mostly compute-bound at width >= 128 and XLA:CPU runs the
+    batched weight-gradient products (a contraction over the minibatch axis)
+    through a slower generic kernel, so the gain is modest there
+    (``benchmarks/ensemble.py`` measures both, and the end-to-end saving of the
+    per-call overheads of K :func:`train` calls).
+
     Examples
     --------
     >>> import jax
