@@ -154,3 +154,22 @@ def test_bad_input_raises_before_tracing():
     with pytest.raises(ValueError, match="must not return"):
         EnsembleExperiment(build=lambda c: {"model": M, "data": DS, "sigma": 0.1}, summarize=_exp_summarize,
                            name="x")({"lr": 0.1}, 0)
+
+
+@pytest.mark.slow
+def test_flatness_measures_vmapped_equal_single_runs():
+    # Hutchinson trace and the Lanczos top eigenvalue are smooth functions of the parameters and of the
+    # HVPs, so member k agrees with the single run to the float32 bound of the module docstring (1e-5);
+    # the Ritz residual is a norm of a difference of O(lambda) vectors, so its error is absolute,
+    # ~u * lambda_max * sqrt(n_params) < 1e-4 * lambda_max.
+    flat = {"measures": ("trace", "top_eigenvalue"), "probes": 4, "iters": 8}
+    keys = [jax.random.key(s) for s in SEEDS]
+    ens = train_ensemble(M, DS, keys=keys, sigma=SIGMA, flatness=flat, probes=False, **KW)
+    for k, seed in enumerate(SEEDS):
+        single = train(M, DS, key=jax.random.key(seed), sigma=SIGMA[k], flatness=flat, probes=False, **KW)
+        for name in ("hessian_trace", "hessian_top_eigenvalue"):
+            assert _rel(single.history[name], ens.history[name][k]) < 1e-5
+        lam = np.max(np.abs(single.history["hessian_top_eigenvalue"]))
+        np.testing.assert_allclose(ens.history["hessian_top_residual"][k], single.history["hessian_top_residual"],
+                                   rtol=0, atol=1e-4 * lam)
+    assert ens.configs[0]["flatness"] == {"measures": ["trace", "top_eigenvalue"], "probes": 4, "iters": 8}
