@@ -92,6 +92,7 @@ _LAZY = {
     "teacher_student": "nn",
     "gaussian_mixture": "nn",
     "compute_probes": "nn",
+    "train_ensemble": "nn",
     "weight_noise_value_and_grad": "nn",
     # flatness (JAX; loaded on first use)
     "hutchinson_trace": "flatness",

@@ -112,12 +112,17 @@ def _cmd_sweep(args) -> int:
         sweep = Sweep(fn, spec["grid"], seeds=spec.get("seeds", [0]), store=store, experiment=spec["experiment"])
     except (ValueError, TypeError) as exc:
         raise UsageError(str(exc)) from None
+    from .experiments.ensemble_sweep import EnsembleExperiment
+
     if args.executor == "local":
         if args.scheduler:
             raise UsageError("--scheduler is only valid with --executor dask")
+        import contextlib
+
         from .experiments.executors import local_executor
 
-        ctx = local_executor(args.workers)
+        # training experiments run as vectorised ensembles in this process; others on a process pool
+        ctx = contextlib.nullcontext(None) if isinstance(fn, EnsembleExperiment) else local_executor(args.workers)
     else:
         from .experiments.executors import dask_executor
 

@@ -138,3 +138,16 @@ def test_unreachable_scheduler():
     with pytest.raises(ConnectionError, match="cannot reach Dask scheduler 'tcp://127.0.0.1:9'"):
         with dask_executor("tcp://127.0.0.1:9", timeout="2s"):
             pass
+
+
+def test_sweep_vectorises_ensemble_experiments(tmp_path):
+    """Sweep hands an EnsembleExperiment to the ensemble runner: same keys, one record per point."""
+    pytest.importorskip("jax")
+    from rmt_sparsity.experiments.ensemble_sweep import EXAMPLE
+
+    grid = {"sigma": [0.0, 0.1], "steps": [20], "width": [8]}
+    res = Sweep(EXAMPLE, grid, seeds=[0, 1], store=tmp_path).run(progress=False)
+    assert res.computed == 4 and len(list((tmp_path / "records").glob("*.json"))) == 4
+    assert all(r["experiment"] == EXAMPLE.name and "ensemble" in r for r in res.records)
+    again = Sweep(EXAMPLE, grid, seeds=[0, 1], store=tmp_path, executor="serial").run(progress=False)
+    assert again.computed == 0 and again.records == res.records

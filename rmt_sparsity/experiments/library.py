@@ -221,9 +221,17 @@ EXPERIMENTS: dict[str, Callable[[dict, int], dict]] = {
 }
 
 
+def _ensemble_example():
+    from .ensemble_sweep import EXAMPLE
+
+    return EXAMPLE
+
+
 def get_experiment(name: str) -> Callable[[dict, int], dict]:
     """The registered experiment ``name``; ``ValueError`` listing the known ones otherwise."""
+    if name == "ensemble_example":  # a vectorised training experiment (trains each group as one ensemble)
+        return _ensemble_example()
     try:
         return EXPERIMENTS[name]
     except KeyError:
-        raise ValueError(f"unknown experiment {name!r}; known: {', '.join(sorted(EXPERIMENTS))}") from None
+        raise ValueError(f"unknown experiment {name!r}; known: {', '.join(sorted([*EXPERIMENTS, 'ensemble_example']))}") from None

@@ -140,7 +140,8 @@ class Sweep:
             raise TypeError(f"executor must be a concurrent.futures.Executor, 'local', 'serial' or None; got {executor!r}")
         self.executor = executor
         self.workers = workers
-        self.experiment = experiment or f"{fn.__module__}.{getattr(fn, '__qualname__', fn.__name__)}"
+        default_name = getattr(fn, "name", None) if not hasattr(fn, "__qualname__") else None
+        self.experiment = experiment or default_name or f"{fn.__module__}.{fn.__qualname__}"
 
     def points(self) -> list[tuple[str, dict, int]]:
         """``(key, config, seed)`` for every point, in grid order."""
@@ -152,8 +153,22 @@ class Sweep:
         return [p for p in self.points() if p[0] not in done]
 
     def run(self, *, progress: bool = True) -> SweepResult:
-        """Submit the missing points, store each record as it completes, and return all records."""
+        """Submit the missing points, store each record as it completes, and return all records.
+
+        When ``fn`` is an :class:`~rmt_sparsity.experiments.ensemble_sweep.EnsembleExperiment`
+        and no external executor is given, points that differ only in vectorisable fields
+        (seed, sigma, lr, weight_decay) are trained together as one vectorised ensemble
+        (:func:`~rmt_sparsity.experiments.ensemble_sweep.run_ensemble_sweep`); the store still
+        holds one record per point, with the same keys.
+        """
         from tqdm.auto import tqdm
+
+        from .ensemble_sweep import EnsembleExperiment, run_ensemble_sweep
+
+        if isinstance(self.fn, EnsembleExperiment) and self.executor in (None, "local", "serial"):
+            if self.experiment != self.fn.name:
+                raise ValueError(f"experiment {self.experiment!r} must equal the EnsembleExperiment's name {self.fn.name!r}")
+            return run_ensemble_sweep(self.fn, self.configs, seeds=self.seeds, store=self.store, progress=progress)
 
         todo = self.missing()
         owned = None
