@@ -168,7 +168,7 @@ def _ntf_measure(config, rng) -> Measurement:
 
     from ..._rng import jax_key_from
     from ...flatness import hutchinson_trace, lanczos
-    from ...nn import MLP, train
+    from ...nn import MLP, train_ensemble
 
     key = jax_key_from(rng)
     ds = _data(config, rng, np.float32)
@@ -176,22 +176,23 @@ def _ntf_measure(config, rng) -> Measurement:
     model = MLP(d_in=config["d_in"], d_out=1, width=config["width"], depth=config["depth"], activation="relu",
                 layernorm=config.get("layernorm", "affine"))
     loss = _mse_loss(model)
-    # the plain arm runs the same compiled noisy trainer with sigma = 0 (W + 0 * xi = W exactly): one
-    # compilation, and both arms see the same initialisation and minibatch stream
+    # Both arms and all seeds train as ONE vectorised ensemble (nn.train_ensemble): member (seed, arm) equals
+    # train(..., key=fold_in(key, seed), sigma=arm's sigma) to rounding. The plain arm has sigma = 0
+    # (W + 0 * xi = W exactly), so both arms see the same initialisation and minibatch stream per seed.
     arms = {"plain": 0.0, "noisy": config["train_sigma"]}
+    members = [(s, arm) for s in range(config["seeds"]) for arm in arms]
+    ens = train_ensemble(model, ds, "adam", keys=[jax.random.fold_in(key, s) for s, _ in members],
+                         steps=config["steps"], lr=config["lr"], batch_size=config["batch_size"],
+                         sigma=[arms[a] for _, a in members], relative=True, probes=False, quiet=True)
     params = {a: [] for a in arms}
     info = {a: {"train_loss": [], "test_loss": [], "weight_rms": []} for a in arms}
-    for s in range(config["seeds"]):
-        ks = jax.random.fold_in(key, s)  # same init and minibatch stream in both arms
-        for arm, sigma in arms.items():
-            res = train(model, ds, "adam", key=ks, steps=config["steps"], lr=config["lr"],
-                        batch_size=config["batch_size"], sigma=sigma, relative=True,
-                        probes=False, quiet=True)
-            params[arm].append(res.params)
-            info[arm]["test_loss"].append(float(res.history["test_loss"][-1]))
-            w = [np.asarray(v) for p, v in jax.tree_util.tree_leaves_with_path(res.params)
-                 if getattr(p[-1], "key", None) == "w"]
-            info[arm]["weight_rms"].append(float(np.sqrt(np.mean(np.concatenate([x.ravel() ** 2 for x in w])))))
+    for i, (_, arm) in enumerate(members):
+        res = ens.member(i)
+        params[arm].append(res.params)
+        info[arm]["test_loss"].append(float(res.history["test_loss"][-1]))
+        w = [np.asarray(v) for p, v in jax.tree_util.tree_leaves_with_path(res.params)
+             if getattr(p[-1], "key", None) == "w"]
+        info[arm]["weight_rms"].append(float(np.sqrt(np.mean(np.concatenate([x.ravel() ** 2 for x in w])))))
 
     kh, kl = jax.random.split(jax.random.fold_in(key, 10**6))
 
