@@ -40,10 +40,9 @@ from ._probes import (
     GRAD_TAUS,
     compute_probes,
     gradient_identity_terms,
-    local_spectral_concentration,
+    key_matrix_spectra,
     per_example_loss,
     per_token_eta,
-    stable_rank,
 )
 from ._train import OPTIMIZERS, Trainer, TrainResult, make_optimizer, make_trainer, set_hyperparams, train
 
@@ -75,7 +74,7 @@ __all__ = [
     "layer_norm",
     "load_digits",
     "load_mnist1d",
-    "local_spectral_concentration",
+    "key_matrix_spectra",
     "magic_synapse_scale",
     "make_optimizer",
     "make_trainer",
@@ -91,7 +90,6 @@ __all__ = [
     "set_hyperparams",
     "shifted_s",
     "silu",
-    "stable_rank",
     "teacher_student",
     "train",
     "weight_noise_value_and_grad",

@@ -38,9 +38,8 @@ from ._probes import (
     _model_out,
     _probe_core,
     compute_probes,
-    local_spectral_concentration,
+    key_matrix_spectra,
     per_example_loss,
-    stable_rank,
 )
 from ._train import OPTIMIZERS, TrainResult, _evaluate, _evaluate_jit, make_optimizer, make_trainer, set_hyperparams
 
@@ -638,10 +637,9 @@ def _run_group(progs, members, size, *, keys, hp_all, lrs, wds, params, params_s
                     for k, v in r.items():
                         add(f"{name}.{k}", v)
                     kmats = np.asarray(state["params"][name]["w"])
-                    sc = [local_spectral_concentration(kmats[j]) for j in range(c)]
-                    add(f"{name}.concentration", [s["concentration"] for s in sc])
-                    add(f"{name}.sv_ratio", [s["sv_ratio"] for s in sc])
-                    add(f"{name}.stable_rank", [stable_rank(kmats[j]) for j in range(c)])
+                    sc = [key_matrix_spectra(kmats[j]) for j in range(c)]
+                    for k in ("concentration", "sv_ratio", "stable_rank"):
+                        add(f"{name}.{k}", [s[k] for s in sc])
             else:
                 pr = compute_probes(model, state["params"], x_pr, y_pr, loss=loss, n_classes=n_classes, step=t)
                 for k, v in pr.items():

@@ -19,8 +19,7 @@ from ._activations import get_activation
 __all__ = [
     "GRAD_TAUS",
     "DORMANT_TAUS",
-    "local_spectral_concentration",
-    "stable_rank",
+    "key_matrix_spectra",
     "per_example_loss",
     "per_token_eta",
     "gradient_identity_terms",
@@ -35,77 +34,26 @@ DORMANT_TAUS = (0.0, 0.025, 0.1)
 LOSSES = ("mse", "ce")
 
 
-def local_spectral_concentration(k, *, zero_tol=0.1, relative_to="mean_all") -> dict:
-    r"""Spectral concentration of a key matrix :math:`K` (p, n): :math:`\lambda_{max}/\lambda_{min}^{\ne 0}` of :math:`KK^\top`.
+def key_matrix_spectra(k) -> dict:
+    r"""Spectral probes of one key matrix :math:`K` (out, in): concentration, singular-value ratio, stable rank.
 
-    A small local implementation for the probes (DESIGN §3, §4.5); the
-    ``rmt_sparsity.spectra`` version supersedes it once available.
-
-    .. math::
-
-        \text{concentration} = \frac{\lambda_{max}(KK^\top)}{\min\{\lambda_i : \lambda_i > \text{zero\_tol}\cdot m\}},
-        \qquad \text{sv\_ratio} = \sqrt{\text{concentration}},
-
-    where :math:`m` is the mean over *all* :math:`p` eigenvalues of
-    :math:`KK^\top` (``relative_to="mean_all"``, the paper's code convention,
-    arXiv 2309.03004, counting the :math:`p - n` structural zeros when
-    :math:`p > n`) or over the :math:`\min(p, n)` possibly non-zero ones
-    (``"mean_nonzero"``). Eigenvalues come from the smaller Gram matrix.
-
-    Returns
-    -------
-    dict
-        ``concentration`` (eigenvalue ratio), ``sv_ratio`` (its square root),
-        ``n_nonzero``, ``zero_tol``, ``relative_to``.
+    Thin wrapper over :func:`rmt_sparsity.spectra.spectral_concentration` with the
+    paper's convention (cut at ``0.1 ×`` the mean over *all* eigenvalues of
+    :math:`KK^\top`, DESIGN §4.5) and :func:`rmt_sparsity.spectra.stable_rank`,
+    so training probes and weight analysis use one implementation.
 
     Examples
     --------
     >>> import numpy as np
-    >>> k = np.random.default_rng(0).standard_normal((400, 100))
-    >>> r = local_spectral_concentration(k)   # ratio n/p = 1/4: MP predicts sv ratio (1+1/2)/(1-1/2) = 3
-    >>> bool(2.5 < r["sv_ratio"] < 3.5), r["relative_to"]
-    (True, 'mean_all')
+    >>> r = key_matrix_spectra(np.random.default_rng(0).standard_normal((400, 100)))
+    >>> bool(2.5 < r["sv_ratio"] < 3.5)   # MP with ratio 1/4: (1 + 1/2)/(1 - 1/2) = 3
+    True
     """
-    k = check_array("k", k, ndim=2).astype(np.float64)
-    zero_tol = check_real("zero_tol", zero_tol, lo=0.0)
-    check_choice("relative_to", relative_to, ("mean_all", "mean_nonzero"))
-    p, n = k.shape
-    ev = _gram_eigenvalues(k)
-    total = float(ev.sum())
-    mean = total / p if relative_to == "mean_all" else total / min(p, n)
-    nz = ev[ev > zero_tol * mean]
-    if nz.size == 0:
-        conc = float("nan")
-    else:
-        conc = float(nz.max() / nz.min())
-    return {
-        "concentration": conc,
-        "sv_ratio": float(np.sqrt(conc)),
-        "n_nonzero": int(nz.size),
-        "zero_tol": zero_tol,
-        "relative_to": relative_to,
-    }
+    from ..spectra import spectral_concentration, stable_rank
 
-
-def stable_rank(k) -> float:
-    r"""Stable rank :math:`\|K\|_F^2 / \|K\|_2^2` (between 1 and rank K).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> stable_rank(np.eye(5))
-    5.0
-    """
-    k = check_array("k", k, ndim=2).astype(np.float64)
-    ev = _gram_eigenvalues(k)
-    return float(ev.sum() / ev[-1]) if ev[-1] > 0 else float("nan")
-
-
-def _gram_eigenvalues(k):
-    """Ascending eigenvalues of the smaller of KK^T, K^T K (clipped at 0)."""
-    p, n = k.shape
-    gram = k @ k.T if p <= n else k.T @ k
-    return np.clip(np.linalg.eigvalsh(gram), 0.0, None)
+    k = np.asarray(k, dtype=np.float64)
+    sc = spectral_concentration(k, zero_tol=0.1, relative_to="mean_all")
+    return {"concentration": float(sc.ratio), "sv_ratio": float(sc.sv_ratio), "stable_rank": float(stable_rank(k))}
 
 
 def per_example_loss(kind, out, y, n_classes=None):
@@ -286,7 +234,7 @@ def compute_probes(model, params, x, y, *, loss="mse", n_classes=None, step=None
     * ``grad_sparsity@tau`` — share of :math:`|\eta| < \tau`, :math:`\tau \in \{10^{-9}, 10^{-6}, 10^{-3}\}`;
     * ``dormant@tau`` — share of neurons with :math:`s_i = E|a_i|/\mathrm{mean}_k E|a_k| \le \tau`
       (ReDo, arXiv 2302.12902), :math:`\tau \in \{0, 0.025, 0.1\}`;
-    * ``concentration`` / ``sv_ratio`` — :func:`local_spectral_concentration` of the key matrix
+    * ``concentration`` / ``sv_ratio`` — :func:`key_matrix_spectra` of the key matrix
       (zero_tol 0.1, ``relative_to="mean_all"``); ``stable_rank``;
     * ``x_norm_mean`` / ``x_norm_min`` — :math:`\|x_t\|` of the layer input (LayerNorm output plus zeroth bias);
     * ``augmented_flatness`` — :math:`\sum_t \|x_t\|^2\|\eta_t\|^2` summed over the probe tokens
@@ -312,9 +260,6 @@ def compute_probes(model, params, x, y, *, loss="mse", n_classes=None, step=None
     for name, r in jax.device_get(out).items():
         for k, v in r.items():
             flat[f"{name}.{k}"] = float(v)
-        kmat = np.asarray(params[name]["w"])
-        sc = local_spectral_concentration(kmat)
-        flat[f"{name}.concentration"] = sc["concentration"]
-        flat[f"{name}.sv_ratio"] = sc["sv_ratio"]
-        flat[f"{name}.stable_rank"] = stable_rank(kmat)
+        for k, v in key_matrix_spectra(np.asarray(params[name]["w"])).items():
+            flat[f"{name}.{k}"] = v
     return flat

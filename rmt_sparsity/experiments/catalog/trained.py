@@ -252,7 +252,7 @@ def _conc_measure(config, rng) -> Measurement:
                          f"{config['depth']}, ReLU, affine pre-LayerNorm", "data": "digits", "loss": config["loss"],
                          "optimizer": config["optimizer"], "lr": config["lr"], "steps": config["steps"],
                          "batch_size": config["batch_size"], "seeds": config["seeds"], "weight_noise": None,
-                         "over_training_curve": "nn probes (local_spectral_concentration, same convention)"},
+                         "over_training_curve": "nn probes (key_matrix_spectra = spectra.spectral_concentration, same convention)"},
         },
         figures=(fig_lines, fig_bars),
     )
