@@ -17,9 +17,6 @@ Two independent routes:
 
 from __future__ import annotations
 
-import math
-
-import numpy as np
 import sympy as sp
 
 from . import _mp

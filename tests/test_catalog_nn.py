@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from rmt_sparsity.experiments import Measurement, Prediction, run_claim
+from rmt_sparsity.experiments import Measurement, run_claim
 from rmt_sparsity.experiments.catalog import nn as catalog_nn
 from rmt_sparsity.experiments.claims import VERDICTS, get_claim
 

@@ -202,8 +202,6 @@ def _demo_square(config, seed):
 
 def _demo_random(config, seed):
     """A seeded numpy work function used in tests (results depend on config and seed only)."""
-    import numpy as np
-
     from .._rng import as_generator
 
     g = as_generator([seed, int(config["x"])])

@@ -11,7 +11,6 @@ early stopping needs concrete values.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 
 import jax

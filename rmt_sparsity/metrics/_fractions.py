@@ -9,7 +9,7 @@ shape ``(layers, tokens, d_ff)`` gives one value per layer and token.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

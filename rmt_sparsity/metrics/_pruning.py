@@ -11,7 +11,7 @@ Pre-trained Models: The Weights that Matter", arXiv:2306.03805.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np

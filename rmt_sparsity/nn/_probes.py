@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._checks import check_array, check_choice, check_real
+from .._checks import check_choice
 from ._activations import get_activation
 
 __all__ = [
