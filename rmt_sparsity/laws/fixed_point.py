@@ -58,7 +58,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._checks import check_int, check_real
+from .._checks import check_array, check_int, check_real
 
 __all__ = [
     "ConvergenceError",
@@ -936,3 +936,33 @@ class FixedPointLaw:
         th = np.atleast_1d(theta).ravel()
         integral = 0.5 * c0 * th + (np.sin(np.outer(th, ks)) @ (coef[1:] / ks))
         return integral.reshape(np.shape(theta))
+
+
+def discrete_measure(values, probs=None, *, values_name="values", probs_name="probs"):
+    """Validate a finite discrete measure and merge repeated locations.
+
+    Returns ``(loc, mass)``: the sorted distinct real locations and their masses
+    (``probs`` normalised to sum 1; uniform when ``None``), with zero-mass
+    locations dropped. Errors name the arguments as the caller calls them.
+
+    Examples
+    --------
+    >>> discrete_measure([2.0, 1.0, 2.0])
+    (array([1., 2.]), array([0.33333333, 0.66666667]))
+    """
+    v = check_array(values_name, values, ndim=1)
+    if v.dtype.kind == "c":
+        raise TypeError(f"{values_name} must be real")
+    if probs is None:
+        pr = np.full(v.size, 1.0 / v.size)
+    else:
+        pr = check_array(probs_name, probs, ndim=1)
+        if pr.shape != v.shape:
+            raise ValueError(f"{probs_name} must have the shape of {values_name} {v.shape}; got {pr.shape}")
+        if np.any(pr < 0) or not pr.sum() > 0:
+            raise ValueError(f"{probs_name} must be >= 0 with a positive sum")
+        pr = pr / pr.sum()
+    loc, inv = np.unique(v.astype(float), return_inverse=True)
+    mass = np.bincount(inv.ravel(), weights=pr, minlength=loc.size)
+    keep = mass > 0
+    return loc[keep], mass[keep]

@@ -39,8 +39,8 @@ import numbers
 
 import numpy as np
 
-from .._checks import check_array, check_int
-from .fixed_point import FixedPointLaw, FixedPointProblem, atom_sums
+from .._checks import check_int
+from .fixed_point import FixedPointLaw, FixedPointProblem, atom_sums, discrete_measure
 
 __all__ = [
     "DiscreteMeasure",
@@ -201,23 +201,7 @@ class DiscreteMeasure:
     """
 
     def __init__(self, atoms, weights=None):
-        a = check_array("atoms", atoms, ndim=1)
-        if a.dtype.kind == "c":
-            raise TypeError("atoms must be real")
-        if weights is None:
-            w = np.full(a.size, 1.0 / a.size)
-        else:
-            w = check_array("weights", weights, ndim=1)
-            if w.shape != a.shape:
-                raise ValueError(f"weights must have the shape of atoms {a.shape}; got {w.shape}")
-            if np.any(w < 0) or not w.sum() > 0:
-                raise ValueError("weights must be >= 0 with a positive sum")
-            w = w / w.sum()
-        loc, inv = np.unique(a.astype(float), return_inverse=True)
-        mass = np.bincount(inv.ravel(), weights=w, minlength=loc.size)
-        keep = mass > 0
-        self.atoms = loc[keep]
-        self.weights = mass[keep]
+        self.atoms, self.weights = discrete_measure(atoms, weights, values_name="atoms", probs_name="weights")
 
     def __repr__(self):
         return f"DiscreteMeasure(n_atoms={self.atoms.size})"

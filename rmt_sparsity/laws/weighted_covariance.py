@@ -37,7 +37,7 @@ import numpy as np
 from scipy.optimize import brentq
 
 from .._checks import check_array, check_int, check_real
-from .fixed_point import FixedPointLaw, FixedPointProblem, atom_sums
+from .fixed_point import FixedPointLaw, FixedPointProblem, atom_sums, discrete_measure
 
 __all__ = [
     "WeightedCovarianceLaw",
@@ -152,19 +152,7 @@ class WeightedCovarianceLaw(FixedPointLaw):
         if np.any(w <= 0):
             bad = w[w <= 0]
             raise ValueError(f"weights must be > 0; got {bad.size} entries <= 0 (e.g. {float(bad[0])!r})")
-        if probs is None:
-            pr = np.full(w.size, 1.0 / w.size)
-        else:
-            pr = check_array("probs", probs, ndim=1)
-            if pr.shape != w.shape:
-                raise ValueError(f"probs must have the shape of weights {w.shape}; got {pr.shape}")
-            if np.any(pr < 0) or not pr.sum() > 0:
-                raise ValueError("probs must be >= 0 with a positive sum")
-            pr = pr / pr.sum()
-        t, inv = np.unique(w.astype(float), return_inverse=True)
-        pi = np.bincount(inv.ravel(), weights=pr, minlength=t.size)
-        keep = pi > 0
-        t, pi = t[keep], pi[keep]
+        t, pi = discrete_measure(w, probs, values_name="weights", probs_name="probs")
         self.ratio = c
         self.weights = t
         self.probs = pi
