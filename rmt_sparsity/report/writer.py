@@ -33,6 +33,13 @@ def _fmt(x, digits: int = 4) -> str:
     return f"{xf:.{digits}g}"
 
 
+def _pred(pred) -> str:
+    """The point prediction; '—' when the claim predicts only a band (value NaN) or nothing."""
+    if pred is None or (isinstance(pred.value, float) and math.isnan(pred.value)):
+        return "—"
+    return _fmt(pred.value)
+
+
 def _band(pred) -> str:
     if pred is None or pred.band is None:
         return "—"
@@ -63,7 +70,7 @@ def format_table(results) -> str:
             (
                 r.id,
                 status,
-                _fmt(r.prediction.value) if r.prediction else "—",
+                _pred(r.prediction),
                 _band(r.prediction),
                 _fmt(r.measurement.value) if r.measurement else "—",
                 _fmt(r.measurement.se) if r.measurement else "—",
@@ -129,14 +136,14 @@ def write_report(results, out_dir, *, profile: str, seed: int) -> dict[str, Path
     for r in results:
         md.append(
             f"| `{r.id}` | {r.kind} | **{'CRASH' if r.crashed else r.verdict.status}** | "
-            f"{_fmt(r.prediction.value) if r.prediction else '—'} | {_band(r.prediction)} | "
+            f"{_pred(r.prediction)} | {_band(r.prediction)} | "
             f"{_fmt(r.measurement.value) if r.measurement else '—'} | "
             f"{_fmt(r.measurement.se) if r.measurement else '—'} | {r.measurement.n if r.measurement else '—'} |"
         )
     for r in results:
         md += ["", f"## `{r.id}`", "", r.statement, "", f"*Source:* {r.source}", "", f"*Verdict:* **{r.verdict.status}** — {r.verdict.reason}"]
         if r.prediction is not None:
-            md += ["", f"*Prediction:* {_fmt(r.prediction.value)}, band {_band(r.prediction)}"]
+            md += ["", f"*Prediction:* {_pred(r.prediction)}, band {_band(r.prediction)}"]
             for k, v in r.prediction.details.items():
                 md.append(f"- {k}: {_fmt(v) if not isinstance(v, (list, dict)) else v}")
         if r.measurement is not None:
@@ -168,7 +175,7 @@ def write_report(results, out_dir, *, profile: str, seed: int) -> dict[str, Path
         h.append(
             f"<tr class='claim' data-claim='{e(r.id)}'><td><a href='#{e(r.id)}'>{e(r.id)}</a></td><td>{e(r.kind)}</td>"
             f"<td class='verdict {e(r.verdict.status)}'>{e(st)}</td>"
-            f"<td class='prediction'>{e(_fmt(r.prediction.value) if r.prediction else '—')}</td>"
+            f"<td class='prediction'>{e(_pred(r.prediction))}</td>"
             f"<td class='band'>{e(_band(r.prediction))}</td>"
             f"<td class='measurement'>{e(_fmt(r.measurement.value) if r.measurement else '—')}</td>"
             f"<td class='uncertainty'>{e(_fmt(r.measurement.se) if r.measurement else '—')}</td>"
