@@ -11,7 +11,13 @@ import numpy as np
 import pytest
 from scipy.optimize import brentq
 
-from rmt_sparsity.laws import WeightedCovarianceLaw, discounted, heuristic_mp, kish_effective_size
+from rmt_sparsity.laws import (
+    WeightedCovarianceLaw,
+    discounted,
+    heuristic_mp,
+    kish_effective_size,
+)
+from rmt_sparsity.spectra import esd_distances
 from rmt_sparsity.theory import effective_ratio, kish_effective_samples
 
 
@@ -24,13 +30,9 @@ def mp_density(x, c, s=1.0):
     return np.sqrt(np.maximum((b - x) * (x - a), 0.0)) / (2 * math.pi * s * c * x)
 
 
-def wasserstein1(eigs, law, ngrid=20001):
-    """W1 = ∫ |F_emp - F_law| dx on a fine grid (trapezoid; grid error << tolerance)."""
-    lo, hi = law.support()
-    lo, hi = min(eigs.min(), lo), max(eigs.max(), hi)
-    x = np.linspace(lo, hi, ngrid)
-    emp = np.searchsorted(np.sort(eigs), x, side="right") / eigs.size
-    return float(np.trapezoid(np.abs(emp - law.cdf(x)), x))
+def wasserstein1(eigs, law):
+    """W1 = ∫ |F_emp - F_law| dx (rmt_sparsity.spectra.esd_distances)."""
+    return esd_distances(eigs, law.cdf, law.support())[1]
 
 
 def tw_proxy_scale(c_eff, n_eff, edge):

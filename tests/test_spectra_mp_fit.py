@@ -7,8 +7,14 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from rmt_sparsity.laws import MarchenkoPastur, soft_edge_params
-from rmt_sparsity.spectra import bbp_outlier, bbp_threshold, fit_mp, gram_eigenvalues
-from rmt_sparsity.spectra._mp_fit import _invert_bbp, _johnstone, _ks_w1, _mp_resolvent_moments
+from rmt_sparsity.spectra import (
+    bbp_outlier,
+    bbp_threshold,
+    esd_distances,
+    fit_mp,
+    gram_eigenvalues,
+)
+from rmt_sparsity.spectra._mp_fit import _invert_bbp, _johnstone, _mp_resolvent_moments
 
 EPS = np.finfo(np.float64).eps
 
@@ -116,10 +122,10 @@ def test_eigenvalue_input_matches_matrix_input():
     assert d.ratio_source == "moments" and abs(d.ratio - 0.5) < 0.05
 
 
-def test_ks_w1_against_brute_force():
+def test_esd_distances_against_brute_force():
     law = MarchenkoPastur(0.5, 2.0, nonzero=True)
     x = np.sort(law.rvs(300, rng=np.random.default_rng(4)))
-    ks, w1 = _ks_w1(x, law)
+    ks, w1 = esd_distances(x, law.cdf, law.support())
     grid = np.linspace(0.0, 8.0, 400_001)
     Fn = np.searchsorted(x, grid, side="right") / x.size
     ref_w1 = np.trapezoid(np.abs(Fn - law.cdf(grid)), grid)

@@ -7,7 +7,7 @@ dict of arrays or a safetensors file (numpy backend, no torch).
 """
 
 from ._analyze import analyze, analyze_matrix, load_weights
-from ._basic import gram_eigenvalues, numerical_rank, singular_values, stable_rank
+from ._basic import esd_distances, gram_eigenvalues, numerical_rank, singular_values, stable_rank
 from ._mp_fit import BBPOutlier, MPFit, bbp_outlier, bbp_threshold, fit_mp
 from ._power_law import PowerLawFit, fit_power_law
 from ._concentration import Concentration, ConcentrationTest, concentration_vs_random, spectral_concentration
@@ -26,6 +26,7 @@ __all__ = [
     "Concentration",
     "ConcentrationTest",
     "concentration_vs_random",
+    "esd_distances",
     "gram_eigenvalues",
     "numerical_rank",
     "singular_values",

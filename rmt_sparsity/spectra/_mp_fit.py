@@ -76,7 +76,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from .._checks import check_array, check_int, check_probability, check_real
-from ._basic import as_weight_matrix, gram_eigenvalues
+from ._basic import as_weight_matrix, esd_distances, gram_eigenvalues
 from ._concentration import _to_builtin, _tw_sf
 
 __all__ = ["MPFit", "BBPOutlier", "fit_mp", "bbp_threshold", "bbp_outlier"]
@@ -312,27 +312,6 @@ def _tw_pvalues(lams, p, n, sigma2, tau, tw):
     return z, np.clip(pv, 0.0, 1.0)
 
 
-def _ks_w1(x, law):
-    """KS distance and Wasserstein-1 distance between the sample x (sorted) and a law with cdf.
-
-    W1 = ∫|F_N − F| dx, integrated exactly in F_N (a step function) and by 4-point Gauss–Legendre
-    in F on each gap between consecutive sample points (plus the two tails to the support ends).
-    """
-    N = x.size
-    F = law.cdf(x)
-    k = np.arange(1, N + 1)
-    ks = float(max(np.max(k / N - F), np.max(F - (k - 1) / N)))
-    a, b = law.support()
-    knots = np.concatenate([[min(a, x[0])], x, [max(b, x[-1])]])
-    level = np.arange(N + 1) / N  # F_N on (knots[i], knots[i+1])
-    gx, gw = np.polynomial.legendre.leggauss(4)
-    lo, hi = knots[:-1], knots[1:]
-    pts = 0.5 * (hi - lo)[:, None] * (gx[None, :] + 1.0) + lo[:, None]
-    vals = np.abs(level[:, None] - law.cdf(pts))
-    w1 = float(np.sum(0.5 * (hi - lo) * (vals @ gw)))
-    return ks, w1
-
-
 def fit_mp(data, *, n=None, alpha=0.05, level=0.95, max_spikes=None) -> MPFit:
     r"""Fit the Marchenko–Pastur law to a weight matrix (or its spectrum), with calibrated spike detection.
 
@@ -500,7 +479,7 @@ def _fit_mp(arr, n, alpha, level, max_spikes, lam):
     law = MarchenkoPastur(c, sigma2, nonzero=True)
     k = len(found)
     bulk = nz[: m - k]
-    ks, w1 = _ks_w1(bulk, law)
+    ks, w1 = esd_distances(bulk, law.cdf, law.support())
     from ..laws import soft_edge_params
 
     mu, s = soft_edge_params(p, n, 1, "max")

@@ -53,13 +53,12 @@ def _esd_predict(config) -> Prediction:
 def _esd_measure(config, rng) -> Measurement:
     from ...ensembles import wishart_eigenvalues
     from ...laws import MarchenkoPastur
+    from ...spectra import esd_distances
 
     p, n, m, scale = config["p"], config["n"], config["matrices"], config.get("scale", 1.0)
     law = MarchenkoPastur(p / n, scale=scale)
     eigs = np.sort(np.concatenate([wishart_eigenvalues(p, n, scale, rng=rng) for _ in range(m)]))
-    cdf = law.cdf(eigs)
-    k = np.arange(1, eigs.size + 1)
-    dist = float(max(np.max(k / eigs.size - cdf), np.max(cdf - (k - 1) / eigs.size)))
+    dist, _ = esd_distances(eigs, law.cdf, law.support())
     a, b = law.support()
     x = np.linspace(a, b, 400)
     fig = FigureData(
