@@ -1,16 +1,75 @@
-"""Atomic file writes: write to a temporary file in the same directory, then ``os.replace``.
+"""Atomic file writes and JSON conversion: one home for both.
 
-A run interrupted at any point leaves either the old file or the new one, never a torn file.
+Writes go to a temporary file in the same directory, then ``os.replace``: a run
+interrupted at any point leaves either the old file or the new one, never a torn
+file. Written files get the permissions a plain ``open(path, "w")`` would give
+(``0o666`` masked by the process umask, so 0644 under the usual 022), so that
+colleagues on a shared machine can read results.
+
+**NaN policy.** :func:`to_jsonable` turns non-finite floats into the strings
+``"nan"``, ``"inf"`` and ``"-inf"`` (``repr`` of the float). JSON stays strict
+(no ``NaN`` literals, which many parsers reject) and the three cases stay
+distinct; ``float(s)`` reads them back.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_write_json"]
+import numpy as np
+
+__all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_write_json", "to_jsonable", "file_mode"]
+
+
+def file_mode() -> int:
+    """Permission bits of a newly created regular file under the current umask (``0o666 & ~umask``).
+
+    Examples
+    --------
+    >>> import os
+    >>> old = os.umask(0o022)
+    >>> oct(file_mode())
+    '0o644'
+    >>> _ = os.umask(old)
+    """
+    mask = os.umask(0)  # reading the umask means setting it; restore at once
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def to_jsonable(obj):
+    """Convert ``obj`` to plain JSON types, exactly and deterministically.
+
+    Mappings become dicts with ``str`` keys, tuples/lists/arrays become lists,
+    NumPy scalars become Python scalars, and non-finite floats become the
+    strings ``"nan"``, ``"inf"``, ``"-inf"`` (the module's NaN policy). Other
+    objects are returned unchanged.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> to_jsonable({"a": np.float32(0.5), "b": (1, np.nan), "c": np.arange(2)})
+    {'a': 0.5, 'b': [1, 'nan'], 'c': [0, 1]}
+    """
+    if isinstance(obj, Mapping):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return to_jsonable(obj.tolist())
+    if isinstance(obj, (np.bool_, bool)):
+        return bool(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        v = float(obj)
+        return v if math.isfinite(v) else repr(v)
+    return obj
 
 
 def atomic_write_bytes(path, data: bytes) -> Path:
@@ -26,6 +85,7 @@ def atomic_write_bytes(path, data: bytes) -> Path:
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(fd, file_mode())  # mkstemp creates 0600; follow the umask like open() would
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
