@@ -542,6 +542,33 @@ class MarchenkoPastur:
         lo = 0.0 if self.atom > 0 else self._a
         return (lo, self._b)
 
+    def extreme_ratio(self) -> float:
+        r"""Limit of :math:`\lambda_{\max}/\lambda_{\min}^{\ne 0}`: the ratio of the bulk edges :math:`b/a`.
+
+        .. math::
+
+            \frac{b}{a} = \left(\frac{1+\sqrt c}{1-\sqrt c}\right)^2 ,
+
+        the same for ``ratio`` :math:`c` and :math:`1/c` (the non-zero spectra of
+        :math:`WW^\top` and :math:`W^\top W` coincide), independent of ``scale``,
+        and ``inf`` at :math:`c = 1`, where the hard edge sends :math:`\lambda_{\min}` to 0
+        (there Edelman's law, not this limit, describes the ratio). It is the
+        square of the singular-value ratio :math:`(1+\sqrt c)/|1-\sqrt c|`.
+        Reference: Bai & Silverstein (2010), Thm 5.11 (edges); arXiv 2309.03004
+        uses it as the baseline concentration of a random key matrix.
+
+        Examples
+        --------
+        >>> MarchenkoPastur(0.25).extreme_ratio()
+        9.0
+        >>> MarchenkoPastur(4.0).extreme_ratio(), MarchenkoPastur(1.0).extreme_ratio()
+        (9.0, inf)
+        """
+        r = math.sqrt(self.ratio)
+        if r == 1.0:
+            return math.inf
+        return ((1.0 + r) / abs(1.0 - r)) ** 2
+
     # -- distribution functions ------------------------------------------------------------
     def pdf(self, x):
         r"""Density of the continuous part, :math:`\sqrt{(b-x)(x-a)}/(2\pi\sigma^2 c x)` on [a, b].
