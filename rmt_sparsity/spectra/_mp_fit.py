@@ -76,8 +76,9 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from .._checks import check_array, check_int, check_probability, check_real
+from .._io import to_jsonable
 from ._basic import as_weight_matrix, esd_distances, gram_eigenvalues
-from ._concentration import _to_builtin, _tw_sf
+from ._concentration import _tw_cdf
 
 __all__ = ["MPFit", "BBPOutlier", "fit_mp", "bbp_threshold", "bbp_outlier"]
 
@@ -128,7 +129,8 @@ class BBPOutlier:
     t: float
 
     def to_dict(self) -> dict:
-        return _to_builtin(asdict(self))
+        """Plain-Python dict (strict JSON: non-finite floats as strings, :func:`rmt_sparsity._io.to_jsonable`)."""
+        return to_jsonable(asdict(self))
 
 
 def _mp_resolvent_moments(w, c, nodes=2000):
@@ -270,8 +272,8 @@ class MPFit:
     details: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        """Plain-Python dict (JSON-serialisable)."""
-        return _to_builtin(asdict(self))
+        """Plain-Python dict (strict JSON: non-finite floats as strings, :func:`rmt_sparsity._io.to_jsonable`)."""
+        return to_jsonable(asdict(self))
 
 
 def _scale_estimate(total, out_eigs, p, c, sigma2_init):
@@ -293,22 +295,17 @@ def _scale_estimate(total, out_eigs, p, c, sigma2_init):
     return s2, "trace with BBP outlier correction"
 
 
-def _johnstone(p, n):
-    """Johnstone's beta = 1 centring/scaling (vectorised; = laws.soft_edge_params(p, n, 1, "max"))."""
-    a = np.sqrt(np.asarray(n, dtype=float) - 1.0)
-    b = np.sqrt(np.asarray(p, dtype=float))
-    return (a + b) ** 2, (a + b) * (1.0 / a + 1.0 / b) ** (1.0 / 3.0)
-
-
 def _tw_pvalues(lams, p, n, sigma2, tau, tw):
     """Sequential Johnstone/TW1 p-values of the j-th largest eigenvalues lams[j] (module notes)."""
+    from ..laws import soft_edge_params
+
     j = np.arange(lams.size)
     pj, nj = (p - j, np.full(j.size, n)) if p <= n else (np.full(j.size, p), n - j)
-    mu, s = _johnstone(pj, nj)
+    mu, s = np.array([soft_edge_params(int(a), int(b), 1, "max") for a, b in zip(pj, nj)]).reshape(-1, 2).T
     y = n * lams / sigma2
     z = (y - mu) / s
     x, w = _gauss_hermite()
-    pv = _tw_sf(tw, z[:, None] + ((y / s) * tau)[:, None] * x[None, :]) @ w
+    pv = _tw_cdf(tw, z[:, None] + ((y / s) * tau)[:, None] * x[None, :], upper=True) @ w
     return z, np.clip(pv, 0.0, 1.0)
 
 
