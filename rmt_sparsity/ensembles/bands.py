@@ -26,20 +26,18 @@ def edge_band(p, n, beta=1, which="max", level=0.95, *, scale=1.0, mc_draws=4000
     is None: near c = 1, not square) and ``which`` is ``"min"`` or ``"ratio"``,
     ``mc_draws`` exact draws of the extremes
     (:func:`extreme_eigenvalues`, seed ``mc_seed``) give the empirical band
-    (``method="monte_carlo"``).
+    (``method="monte_carlo"``)
+
+    .. math:: \bigl[\hat Q(\alpha/2),\ \hat Q(1 - \alpha/2)\bigr], \qquad \alpha = 1 - \text{level},
+
+    with :math:`\hat Q` the empirical quantile function (``numpy.quantile``) of
+    the draws of the statistic.
 
     Parameters
     ----------
-    p, n : int
-        Rows and columns of W (ratio c = p/n; any c, including c > 1).
-    beta : {1, 2, 4}
-        1 real, 2 complex Gaussian entries, 4 quaternion (β-Laguerre).
-    which : {"max", "min", "ratio"}
-        The statistic; ``"min"`` is the smallest non-zero eigenvalue.
-    level : float
-        Coverage of the central band.
-    scale : float
-        Entry variance σ² (the ratio does not depend on it).
+    p, n, beta, which, level, scale :
+        As in :func:`rmt_sparsity.laws.edge_band` (any shape with p, n >= 2;
+        β in {1, 2, 4}; ``which`` in {"max", "min", "ratio"}).
     mc_draws, mc_seed : int
         Monte-Carlo size and seed, used only where no closed form applies.
 

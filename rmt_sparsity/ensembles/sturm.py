@@ -316,8 +316,9 @@ def laguerre_histogram(p, n, bins, beta=1.0, *, rng=None, scale=1.0):
     scale = check_real("scale", scale, lo=0.0, lo_open=True)
     if isinstance(bins, (int, np.integer)) and not isinstance(bins, bool):
         nb_ = check_int("bins", bins, min=1)
-        c = p / n
-        lo, hi = scale * (1 - np.sqrt(c)) ** 2, scale * (1 + np.sqrt(c)) ** 2
+        from ..laws import MarchenkoPastur
+
+        lo, hi = MarchenkoPastur(p / n, scale).edges
         pad = 0.05 * (hi - lo)
         edges = np.linspace(max(lo - pad, 0.0) if p <= n else -pad, hi + pad, nb_ + 1)
     else:

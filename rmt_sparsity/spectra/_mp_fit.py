@@ -140,7 +140,9 @@ def _mp_resolvent_moments(w, c, nodes=2000):
     integrand, so the midpoint rule converges geometrically (rate set by the distance of
     w from b); the atom 1 − 1/c at 0 (c > 1) is added exactly.
     """
-    a, b = (1.0 - math.sqrt(c)) ** 2, (1.0 + math.sqrt(c)) ** 2
+    from ..laws import MarchenkoPastur
+
+    a, b = MarchenkoPastur(c).edges
     mid, half = 0.5 * (a + b), 0.5 * (b - a)
     th = (np.arange(nodes) + 0.5) * (math.pi / nodes)
     x = mid + half * np.cos(th)
@@ -202,7 +204,9 @@ def bbp_outlier(theta, p, n, scale=1.0) -> BBPOutlier:
     c = p / n
     t = theta * theta / (n * scale)
     if t <= math.sqrt(c):
-        return BBPOutlier(theta, scale * (1.0 + math.sqrt(c)) ** 2, math.nan, False, t)
+        from ..laws import MarchenkoPastur
+
+        return BBPOutlier(theta, MarchenkoPastur(c, scale).edges[1], math.nan, False, t)
     return BBPOutlier(theta, scale * _bbp_location_unit(t, c), scale * _bbp_se_unit(t, c, p, n), True, t)
 
 
@@ -446,7 +450,7 @@ def _fit_mp(arr, n, alpha, level, max_spikes, lam):
             found = []
             next_pv = math.nan
             # candidates: eigenvalues above 0.8 x the bulk edge (below it z << 0 and p ~ 1)
-            n_cand = int(np.count_nonzero(desc[: max_spikes + 1] > 0.8 * sigma2 * (1.0 + math.sqrt(c_)) ** 2))
+            n_cand = int(np.count_nonzero(desc[: max_spikes + 1] > 0.8 * MarchenkoPastur(c_, sigma2).edges[1]))
             n_cand = max(1, n_cand)
             zs, pvs = _tw_pvalues(desc[:n_cand], p, n_, sigma2, tau, tw)
             for j in range(n_cand):
