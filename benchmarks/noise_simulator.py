@@ -1,4 +1,4 @@
-"""Benchmark of the gradient-noise simulator (issue 6).
+"""Benchmark of the gradient-noise simulator.
 
 Simulates p=512, d_out=2048, batch 64 for 10^4 steps (``--steps`` reduces the
 count on a loaded machine; steps/s extrapolate linearly because the cost per

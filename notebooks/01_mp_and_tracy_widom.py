@@ -206,7 +206,7 @@ for which, sample in (("max", lmax), ("min", lmin), ("ratio", ratio)):
     b = rs.laws.edge_band(p_tw, n_tw, which=which)
     cover = np.mean((sample >= b.band[0]) & (sample <= b.band[1]))
     print(f"{which:>6} {b.method:>15} [{b.band[0]:9.4f}, {b.band[1]:9.4f}] {b.median:9.4f} {cover:9.3f}")
-lim = ((1 + np.sqrt(c_tw)) / (1 - np.sqrt(c_tw))) ** 2
+lim = rs.MarchenkoPastur(c_tw).extreme_ratio()
 print(f"limit (n -> inf) eigenvalue ratio ((1+sqrt c)/(1-sqrt c))^2 = {lim:.3f}; "
       f"sampled median {np.median(ratio):.3f}")
 

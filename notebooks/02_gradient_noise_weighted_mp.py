@@ -24,7 +24,7 @@
 # * **exact** — the generalised (weighted) MP law of $X\,\mathrm{diag}(w)\,X^\top$ with weights
 #   $r^{t-s}$ (Silverstein & Bai 1995): `rs.laws.discounted(p/(B t), r, t, B)`;
 # * **the paper's heuristic** — MP with ratio $c = p/(B\min(t, T_\mathrm{eff}))$,
-#   $T_\mathrm{eff} = \lceil \log(\theta(1-r))/\log r - 1\rceil$, $\theta = 10^{-3}$: `rs.laws.heuristic_mp`.
+#   $T_\mathrm{eff} = \lceil \log(\theta(1-r))/\log r - 1\rceil$, $\theta = 10^{-3}$: `rs.theory.heuristic_mp`.
 #
 # A geometrically weighted sum is not an unweighted sum over a window, and this notebook measures by how
 # much the heuristic misses (DESIGN §4.5). The second moment is set by the Kish effective sample size
@@ -85,7 +85,7 @@ sim = rs.noise.simulate_sgd_noise(P, 1, B, STEPS, LR, WD, rng=0, record_every=ST
 n_tok = B * STEPS
 ev = sim.cov_eigenvalues[-1] / n_tok
 exact = rs.laws.discounted(P / n_tok, R, STEPS, B)
-heur = rs.laws.heuristic_mp(P, R, STEPS, B)
+heur = rs.theory.heuristic_mp(P, R, STEPS, B)
 heur_law = rs.laws.MarchenkoPastur(heur.ratio, scale=exact.mean())  # same mean eigenvalue as C_t/n
 
 lo, hi = exact.support()
@@ -121,7 +121,7 @@ fig.tight_layout()
 # %%
 ts = sim.steps
 exact_ratio = np.array([rs.laws.discounted(P / (B * t), R, int(t), B).ratio_of_edges() for t in ts])
-heur_ratio = np.array([rs.laws.heuristic_mp(P, R, int(t), B).eigenvalue_ratio for t in ts])
+heur_ratio = np.array([rs.theory.heuristic_mp(P, R, int(t), B).eigenvalue_ratio for t in ts])
 alpha_kish = np.array([rs.theory.predicted_alpha(P, B, int(t), LR, WD) for t in ts])
 alpha_heur = 1 / (1 + np.array([rs.theory.effective_ratio(P, B, int(t), LR, WD) for t in ts]))
 

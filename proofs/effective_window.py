@@ -84,8 +84,8 @@ def check_numeric(rng):
     """effective_window vs the defining tail property, kish_effective_samples / kish_effective_size / heuristic_mp."""
     import mpmath
 
-    from rmt_sparsity.laws import heuristic_mp, kish_effective_size
-    from rmt_sparsity.theory import effective_window, kish_effective_samples
+    from rmt_sparsity.laws import kish_effective_size
+    from rmt_sparsity.theory import effective_window, heuristic_mp, kish_effective_samples
 
     tail = sp.lambdify((r, sp.Symbol("T")), r ** (sp.Symbol("T") + 1) / (1 - r), "mpmath")
     tt, BB = sp.symbols("t B", positive=True)
@@ -134,7 +134,7 @@ def check_numeric(rng):
                        "4 eps (8 + (4 + t|ln r|)(1 + r^t/(1-r^t))) relative: r^t = exp(t ln r) and 1 - r^t"))
     out.append(compare("Kish size of the explicit weight vector", "laws.kish_effective_size", got_s, ref_s, tol_s,
                        "4 (t|ln r| + log2(tB) + 4) eps relative (powers and positive sums) + the closed form's"))
-    out.append(compare("heuristic_mp n_eff", "laws.heuristic_mp(...).n_eff_kish", got_h, ref_k, tol_k, "as for n_eff"))
-    out.append(compare("heuristic_mp window = effective_window", "laws.heuristic_mp(...).window", got_w, ref_w,
+    out.append(compare("heuristic_mp n_eff", "theory.heuristic_mp(...).n_eff_kish", got_h, ref_k, tol_k, "as for n_eff"))
+    out.append(compare("heuristic_mp window = effective_window", "theory.heuristic_mp(...).window", got_w, ref_w,
                        np.full(len(ref_w), 0.5), "identical integers"))
     return out

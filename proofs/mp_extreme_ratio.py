@@ -52,12 +52,14 @@ def steps():
 
 
 def check_numeric(rng):
-    """MarchenkoPastur edges ratio, heuristic_mp.eigenvalue_ratio and the weighted law's ratio_of_edges."""
-    from rmt_sparsity.laws import MarchenkoPastur, WeightedCovarianceLaw, heuristic_mp
+    """MarchenkoPastur.extreme_ratio and edges ratio, heuristic_mp.eigenvalue_ratio and the weighted law's ratio_of_edges."""
+    from rmt_sparsity.laws import MarchenkoPastur, WeightedCovarianceLaw
+    from rmt_sparsity.theory import heuristic_mp
 
     cc = sp.Symbol("c", positive=True)
     ratio = sp.lambdify(cc, ((1 + sp.sqrt(cc)) / (1 - sp.sqrt(cc))) ** 2, "mpmath")
     got_e, got_h, got_w, ref, ref_nz, got_nz, tol, tol_nz, tol_w = ([] for _ in range(9))
+    got_x, got_xnz = [], []
     for _ in range(6):
         dim = int(rng.integers(10, 400))
         steps_ = int(rng.integers(dim + dim // 5, 40 * dim))  # c = dim/steps in [1/40, 5/6]
@@ -65,6 +67,7 @@ def check_numeric(rng):
         sc = float(np.exp(rng.uniform(np.log(0.1), np.log(10))))
         lo, hi = MarchenkoPastur(c, sc).edges
         got_e.append(hi / lo)
+        got_x.append(MarchenkoPastur(c, sc).extreme_ratio())
         got_h.append(heuristic_mp(dim, 1.0, steps_).eigenvalue_ratio)  # r = 1: c = dim / steps exactly
         R = float(ratio(c))
         ref.append(R)
@@ -76,6 +79,7 @@ def check_numeric(rng):
         C = 1 / c  # c > 1: non-zero edges, ratio ((√C+1)/(√C-1))² = ((1+√c)/(1-√c))² with c = 1/C
         lo2, hi2 = MarchenkoPastur(C, sc, nonzero=True).edges
         got_nz.append(hi2 / lo2), ref_nz.append(R), tol_nz.append(t + 4 * EPS * R / (1 - c))
+        got_xnz.append(MarchenkoPastur(C, sc).extreme_ratio())
         # fixed-point law with one weight: exact outer edges from a root search (bisection to
         # rounding / brentq rtol 4 eps) for the critical point m* of the Silverstein–Choi map x(m);
         # x'(m*) = 0, so the edge error is second order in the root error plus ~10 roundings
@@ -83,6 +87,10 @@ def check_numeric(rng):
         got_w.append(WeightedCovarianceLaw(c, [sc]).ratio_of_edges())
         tol_w.append(64 * EPS * R * (1 + 1 / (1 - math.sqrt(c))))
     return [
+        compare("extreme ratio ((1+√c)/(1-√c))²", "MarchenkoPastur.extreme_ratio", got_x, ref, tol,
+                "4 eps R (4 + 2√c/(1-c) + 1/(1-√c)): condition of ((1+r)/(1-r))² in r"),
+        compare("extreme ratio at 1/c > 1", "MarchenkoPastur(1/c).extreme_ratio", got_xnz, ref_nz, tol_nz,
+                "as above + rounding of 1/c (condition 1/(1-c))"),
         compare("edges ratio b/a", "MarchenkoPastur.edges", got_e, ref, tol,
                 "4 eps R (4 + 2√c/(1-c) + 1/(1-√c)): condition of ((1+r)/(1-r))² in r"),
         compare("heuristic eigenvalue ratio", "heuristic_mp(...).eigenvalue_ratio", got_h, ref, tol, "as above"),

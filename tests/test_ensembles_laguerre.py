@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from rmt_sparsity.ensembles import laguerre_eigenvalues, laguerre_tridiagonal
-from rmt_sparsity.ensembles.laguerre import _chi_bidiagonal
+from rmt_sparsity.ensembles._bidiagonal import chi_bidiagonal
 from rmt_sparsity.testing import assert_close_statistically
 
 EPS = np.finfo(float).eps
@@ -24,7 +24,7 @@ def test_shapes_zeros_and_determinism():
 
 def test_tridiagonal_is_bbT():
     g = np.random.default_rng(0)
-    d, e = _chi_bidiagonal(g, 6, 9, 1.0)
+    d, e = chi_bidiagonal(g, 6, 9, 1.0)
     B = np.diag(d) + np.diag(e, -1)
     a, b = laguerre_tridiagonal(6, 9, rng=0)
     T = B @ B.T / 9.0
@@ -74,7 +74,7 @@ def test_lambda_min_relative_error_is_eps_times_condition():
 
     p = n = 40  # square: lambda_min ~ 1/n^2, condition ~ 4 n^2
     g = np.random.default_rng(2)
-    d, e = _chi_bidiagonal(g, p, n, 1.0)
+    d, e = chi_bidiagonal(g, p, n, 1.0)
     fast = laguerre_eigenvalues(p, n, rng=2)
     refined = laguerre_eigenvalues(p, n, rng=2, refine_min=2)
     with mp.workdps(40):

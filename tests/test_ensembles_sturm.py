@@ -8,7 +8,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from rmt_sparsity.ensembles import count_below, extreme_eigenvalues, laguerre_eigenvalues, laguerre_histogram
+from rmt_sparsity.ensembles import (
+    bisect_eigenvalues,
+    count_below,
+    extreme_eigenvalues,
+    laguerre_eigenvalues,
+    laguerre_histogram,
+    laguerre_tridiagonal,
+)
 
 EPS = np.finfo(float).eps
 finite = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False)
@@ -43,6 +50,45 @@ def test_count_below_scalar_and_errors():
         count_below([1.0, 2.0], [1.0], np.nan)
     with pytest.raises(ValueError, match="diag"):
         count_below([np.nan, 2.0], [1.0], 0.0)
+
+
+def _batch(k, p, n, seed):
+    g = np.random.default_rng(seed)
+    rows = [laguerre_tridiagonal(p, n, rng=g) for _ in range(k)]
+    A, B = np.array([r[0] for r in rows]), np.array([r[1] for r in rows])
+    ev = np.array([np.linalg.eigvalsh(np.diag(a) + np.diag(b, 1) + np.diag(b, -1)) for a, b in rows])
+    return A, B, ev
+
+
+def test_batched_count_below_is_the_per_matrix_count():
+    A, B, ev = _batch(12, 30, 50, 1)
+    x = np.random.default_rng(2).uniform(ev.min(), ev.max(), 12)
+    got = count_below(A, B, x)
+    assert got.dtype == np.int64 and got.shape == (12,)
+    assert np.array_equal(got, [count_below(a, b, xi) for a, b, xi in zip(A, B, x)])
+    assert np.array_equal(got, [np.searchsorted(e, xi) for e, xi in zip(ev, x)])
+    assert np.array_equal(count_below(A, B, 1.0), count_below(A, B, np.ones(12)))  # a scalar for all
+    with pytest.raises(ValueError, match="x"):
+        count_below(A, B, np.ones(5))
+    with pytest.raises(ValueError, match="offdiag"):
+        count_below(A, B[:, :-1], x)
+
+
+def test_bisect_eigenvalues_matches_eigvalsh():
+    A, B, ev = _batch(10, 40, 60, 3)
+    k = np.arange(10) * 4
+    got = bisect_eigenvalues(A, B, k)
+    # 52 halvings of the Gershgorin interval (width ~ 4 x lambda_max): 2^-53 x width, plus the
+    # backward error of both methods, a few eps ||T||
+    tol = 16 * EPS * np.abs(ev).max()
+    assert np.all(np.abs(got - ev[np.arange(10), k]) <= tol)
+    top = bisect_eigenvalues(A, B, 39, np.zeros(10), ev[:, -1] * 2, iters=30)  # given bracket, fewer halvings
+    assert np.all(np.abs(top - ev[:, -1]) <= ev[:, -1] * 2 * 2.0**-30)
+    assert bisect_eigenvalues([2.0, 2.0, 2.0], [-1.0, -1.0], 0) == pytest.approx(2 - np.sqrt(2), abs=8 * EPS * 4)
+    with pytest.raises(ValueError, match="index"):
+        bisect_eigenvalues(A, B, 40)
+    with pytest.raises(ValueError, match="index"):
+        bisect_eigenvalues(A, B, 1.5)
 
 
 @pytest.mark.parametrize("p, n", [(300, 600), (500, 250)])

@@ -1,4 +1,4 @@
-"""Tests of the dense Wishart reference sampler (issue 2)."""
+"""Tests of the dense Wishart reference sampler."""
 
 from __future__ import annotations
 

@@ -7,8 +7,9 @@ import math
 import numpy as np
 import pytest
 
+from rmt_sparsity import ensembles
 from rmt_sparsity.ensembles import extreme_eigenvalues
-from rmt_sparsity.laws import TracyWidom, edge_band, soft_edge_params
+from rmt_sparsity.laws import TracyWidom, edge_band, min_edge_method, soft_edge_params
 
 
 def test_soft_edge_params_formulas():
@@ -45,9 +46,45 @@ def test_method_selection_is_reported():
     assert edge_band(100, 400, which="min").method == "soft_edge"
     assert edge_band(100, 100, which="min").method == "hard_edge"
     assert edge_band(100, 100, which="ratio").method == "tw_convolution_hard_edge"
-    mc = edge_band(95, 100, which="min", mc_draws=200)
-    assert mc.method == "monte_carlo" and mc.details["mc_draws"] == 200
     assert edge_band(100, 400, which="max", beta=4).details["max_law"] == "TW4 x 2^(-1/6)"
+    assert (min_edge_method(100, 400), min_edge_method(100, 100), min_edge_method(100, 100, 4)) == (
+        "soft_edge", "hard_edge", None)
+    # the rule: mu_-/s_- >= 8 TW units for the reflected soft edge
+    for p, n in [(95, 100), (60, 100), (20, 100), (100, 400)]:
+        mu, s = soft_edge_params(p, n, 1, "min")
+        assert (min_edge_method(p, n) == "soft_edge") == (mu / s >= 8.0)
+
+
+def test_no_closed_form_needs_draws():
+    assert min_edge_method(95, 100) is None
+    assert edge_band(95, 100, which="max").method == "soft_edge"  # the top edge always has its law
+    for which in ("min", "ratio"):
+        with pytest.raises(ValueError, match="draws"):
+            edge_band(95, 100, which=which)
+    lmax, lmin = extreme_eigenvalues(95, 100, size=300, rng=3)
+    b = edge_band(95, 100, which="ratio", draws=(lmax, lmin))
+    q = np.quantile(lmax / lmin, [0.025, 0.5, 0.975])
+    assert b.method == "monte_carlo" and b.details["mc_draws"] == 300
+    assert (b.band[0], b.median, b.band[1]) == tuple(q)
+    assert edge_band(95, 100, which="min", draws=(lmax, lmin)).median == np.median(lmin)
+    with pytest.raises(ValueError, match="lam_min"):
+        edge_band(95, 100, which="min", draws=(lmax, -lmin))
+    with pytest.raises(TypeError, match="draws"):
+        edge_band(95, 100, which="min", draws=lmin)
+
+
+def test_ensembles_edge_band_samples_only_where_no_closed_form_applies():
+    mc = ensembles.edge_band(95, 100, which="min", mc_draws=200)
+    assert mc.method == "monte_carlo" and mc.details["mc_draws"] == 200 and mc.details["mc_seed"] == 0
+    lmax, lmin = extreme_eigenvalues(95, 100, size=200, rng=0)  # the fixed seed: the same draws
+    assert mc.band == edge_band(95, 100, which="min", draws=(lmax, lmin)).band
+    assert ensembles.edge_band(95, 100, which="ratio", mc_draws=200, mc_seed=1).band != ensembles.edge_band(
+        95, 100, which="ratio", mc_draws=200).band
+    for kw in (dict(which="max"), dict(which="min", p=100, n=400), dict(which="ratio", p=100, n=100)):
+        kw = {"p": 95, "n": 100, **kw}
+        assert ensembles.edge_band(**kw) == edge_band(**kw)
+    with pytest.raises(ValueError, match="mc_draws"):
+        ensembles.edge_band(95, 100, which="min", mc_draws=10)
 
 
 def _coverage_ok(x, band, level=0.95):

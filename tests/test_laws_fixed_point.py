@@ -155,8 +155,10 @@ def test_pdf_domain_handling():
     law = WeightedCovarianceLaw(0.5, [1.0])
     out = law.pdf([np.nan, -1.0, 100.0, np.inf])
     assert math.isnan(out[0]) and out[1] == 0.0 and out[2] == 0.0 and math.isnan(out[3])
-    assert isinstance(law.pdf(1.0), float)
-    assert law.pdf(np.ones((2, 3))).shape == (2, 3)
+    one = law.pdf(1.0)  # a scalar in gives a scalar out, with the MP(0.5) density's value
+    assert np.ndim(one) == 0 and one == pytest.approx(float(mp_density(1.0, 0.5)), abs=1e-8)  # bulk target 1e-8
+    grid = law.pdf(np.ones((2, 3)))
+    assert grid.shape == (2, 3) and np.all(grid == one)
 
 
 def test_quadrature_moments_match_closed_form():

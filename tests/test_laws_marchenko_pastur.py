@@ -1,4 +1,4 @@
-"""Tests of the Marchenko-Pastur law (issue 2): accuracy, identities, sampling, scipy battery.
+"""Tests of the Marchenko-Pastur law: accuracy, identities, sampling, scipy battery.
 
 Conventions: eps = 2**-52. kappa = max(a/|x-a|, b/|x-b|) is the conditioning of
 the float input x next to a bulk edge (the relative change of x - edge caused by
@@ -45,7 +45,7 @@ def _kappa(x, a, b):
 # ---------------------------------------------------------------------------------------
 # accuracy against the mpmath quadrature table
 # ---------------------------------------------------------------------------------------
-def test_reference_table_covers_issue_grid():
+def test_reference_table_covers_the_ratio_grid():
     ratios = {float(r["ratio"]) for r in ROWS}
     assert ratios == {1e-3, 0.1, 0.5, 1.0, 2.0, 10.0}
     regions = {r["region"] for r in ROWS}
@@ -56,9 +56,9 @@ def test_reference_table_covers_issue_grid():
 
 @pytest.mark.parametrize("fn", ["pdf", "cdf", "sf"])
 def test_accuracy_vs_reference(fn):
-    """Relative error <= 1e-12 + 8 eps kappa (issue 2), and the achieved <= 16 eps.
+    """Relative error <= 1e-12 + 8 eps kappa (the required accuracy), and the achieved <= 16 eps.
 
-    The issue's bound allows 8 eps * kappa for the unavoidable conditioning of a
+    The required bound allows 8 eps * kappa for the unavoidable conditioning of a
     float x next to an edge. The implementation holds the edges in double-double,
     so x - a and b - x carry about 1 ulp whatever kappa; the remaining budget is
     ~1 ulp (offset) + 1.5 (u**1.5) + ~3 (24-term positive quadrature sum) + ~3
@@ -113,7 +113,7 @@ def _grid(law, k=400):
 def test_round_trips(ratio, scale):
     """ppf(cdf(x)) = x where cdf <= 1/2 and isf(sf(x)) = x where sf <= 1/2, to 1e-12.
 
-    Tolerance: 1e-12 relative (issue), plus the conditioning of the question
+    Tolerance: 1e-12 relative (the required accuracy), plus the conditioning of the question
     itself: the stored probability q carries <= 2 ulp (the atom added to a tiny
     continuous part for ratio > 1 rounds it to ulp(atom)), which the exact
     inverse maps to |dx| = 2 eps q / pdf(x). For ratio <= 1 that term is

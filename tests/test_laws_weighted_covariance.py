@@ -11,14 +11,9 @@ import numpy as np
 import pytest
 from scipy.optimize import brentq
 
-from rmt_sparsity.laws import (
-    WeightedCovarianceLaw,
-    discounted,
-    heuristic_mp,
-    kish_effective_size,
-)
+from rmt_sparsity.laws import WeightedCovarianceLaw, discounted, kish_effective_size
 from rmt_sparsity.spectra import esd_distances
-from rmt_sparsity.theory import effective_ratio, kish_effective_samples
+from rmt_sparsity.theory import kish_effective_samples
 
 
 def mp_edges(c, s=1.0):
@@ -150,7 +145,7 @@ def test_support_with_a_gap_matches_silverstein_choi():
 
 
 # ------------------------------------------------------------------------------------------
-# discounted(), Kish, heuristic
+# discounted(), Kish
 # ------------------------------------------------------------------------------------------
 
 
@@ -176,22 +171,6 @@ def test_kish_effective_size_matches_theory():
     assert kish_effective_size(w) == pytest.approx(ref, rel=1e-12)
     law = discounted(0.1, r, steps, batch)
     assert law.n_tokens * law.kish_fraction == pytest.approx(ref, rel=1e-12)
-    assert heuristic_mp(50, r, steps, batch).n_eff_kish == pytest.approx(ref, rel=1e-12)
-
-
-def test_heuristic_vs_exact_law_paper_setting():
-    # DESIGN §4.5: p = 100, B = 1, r = 0.99, t = 3000 (measured ratio 18.3, heuristic 3.38)
-    h = heuristic_mp(100, 0.99, 3000, 1)
-    assert h.window == 1145.0
-    assert h.ratio == pytest.approx(effective_ratio(100, 1, 3000, 0.1, 0.1), rel=1e-15)
-    assert h.eigenvalue_ratio == pytest.approx(((1 + h.ratio**0.5) / (1 - h.ratio**0.5)) ** 2, rel=1e-15)
-    assert round(h.eigenvalue_ratio, 2) == 3.38
-    exact = discounted(100 / 3000, 0.99, 3000, 1).ratio_of_edges()
-    # the exact limit is ~20 (finite p = 100 pulls the measured ratio down to ~18), 6x the heuristic
-    assert 19.5 < exact < 20.5
-    assert exact > 5 * h.eigenvalue_ratio
-    assert heuristic_mp(10, 1.0, 40, 2).window == math.inf
-    assert heuristic_mp(100, 0.99, 10, 1).eigenvalue_ratio == math.inf  # c = 10 >= 1
 
 
 # ------------------------------------------------------------------------------------------
@@ -223,7 +202,7 @@ def test_bad_input_weighted(ratio, weights, probs, exc, match):
         WeightedCovarianceLaw(ratio, weights, probs)
 
 
-def test_bad_input_discounted_and_heuristic():
+def test_bad_input_discounted():
     with pytest.raises(ValueError, match="r must"):
         discounted(0.5, 0.0, 10)
     with pytest.raises(ValueError, match="r must"):
@@ -238,10 +217,6 @@ def test_bad_input_discounted_and_heuristic():
         discounted(-0.5, 0.9, 10)
     with pytest.raises(ValueError, match="underflows"):
         discounted(0.5, 0.5, 5000)
-    with pytest.raises(ValueError, match="dim"):
-        heuristic_mp(0, 0.9, 10)
-    with pytest.raises(ValueError, match="theta"):
-        heuristic_mp(10, 0.9, 10, theta=0.0)
     with pytest.raises(ValueError, match="weights"):
         kish_effective_size([1.0, -1.0])
     with pytest.raises(ValueError, match="factor"):

@@ -21,7 +21,7 @@ def test_table_columns(table):
 
 
 def test_weight_decay_matches_exact_weighted_mp(table):
-    # issue 6 acceptance: W1(ESD/mean, law/mean) <= 2 % of the mean eigenvalue at p = 128
+    # acceptance: W1(ESD/mean, law/mean) <= 2 % of the mean eigenvalue at p = 128
     assert table["w1_over_mean"]["simulated"] <= 0.02
     # the heuristic MP law is much further away (a test that can fail)
     assert table["w1_over_mean"]["rel_error_heuristic"] > 2 * table["w1_over_mean"]["simulated"]
@@ -46,6 +46,7 @@ def test_edges_close_to_law(table):
 def test_helpers():
     assert mp_ratio(1.0) == math.inf
     assert mp_ratio(0.25) == pytest.approx(9.0, rel=1e-15)
+    assert mp_ratio(4.0) == pytest.approx(9.0, rel=1e-15)  # the non-zero spectra of WW^T and W^T W agree
     ev = np.array([0.5, 1.5])
     # W1 between {0.5, 1.5} and the point mass at 1 is 0.5 (cdf of delta_1 = step at 1)
     w1 = wasserstein1_to_law(ev, lambda x: (x >= 1.0).astype(float), 1.0, 1.0)

@@ -85,6 +85,17 @@ def test_hard_edge_square_without_cut():
     assert t.band[0] <= t.observed.ratio <= t.band[1]
 
 
+def test_to_dict_is_strict_json():
+    import json
+
+    t = concentration_vs_random(np.random.default_rng(6).standard_normal((30, 31)), n_mc=20, rng=0)  # near-square
+    assert t.method == "monte_carlo" and math.isnan(t.details["null_lambda_min_q001"])
+    d = json.loads(json.dumps(t.to_dict(), allow_nan=False))  # non-finite floats become strings
+    assert d["details"]["null_lambda_min_q001"] == "nan" and d["in_band"] == t.in_band
+    assert d["band"] == list(t.band) and d["observed"]["ratio"] == t.observed.ratio
+    assert json.loads(json.dumps(t.observed.to_dict(), allow_nan=False))["shape"] == [30, 31]
+
+
 def test_bad_arguments():
     W = np.eye(4) + 0.1
     with pytest.raises(ValueError, match="level"):

@@ -1,4 +1,4 @@
-"""Tests of rmt_sparsity.theory._window: T_eff, heuristic ratio, Kish count, anisotropy."""
+"""Tests of rmt_sparsity.theory's discounting: T_eff, the paper's heuristic MP, Kish count, anisotropy."""
 
 import math
 
@@ -6,11 +6,14 @@ import mpmath
 import numpy as np
 import pytest
 
+from rmt_sparsity.laws import MarchenkoPastur, discounted
 from rmt_sparsity.theory import (
     alpha_anisotropy,
     discount_factor,
+    discount_window,
     effective_ratio,
     effective_window,
+    heuristic_mp,
     kish_effective_samples,
     predicted_alpha,
 )
@@ -38,6 +41,16 @@ def test_effective_window_known_value_and_no_decay():
     assert effective_window(0.1, 0.0) == math.inf
 
 
+def test_discount_window_is_effective_window_of_r():
+    for lr, wd, theta in [(0.1, 0.1, 1e-3), (0.01, 1.0, 1e-6), (0.5, 0.2, 0.5), (0.1, 0.0, 1e-3)]:
+        assert discount_window(discount_factor(lr, wd), theta) == effective_window(lr, wd, theta)
+    assert discount_window(0.5, 0.3) == 2.0  # tail r^(T+1)/(1-r): 1/2 at T = 1, 1/4 <= 0.3 at T = 2
+    with pytest.raises(ValueError, match="r"):
+        discount_window(0.0)
+    with pytest.raises(ValueError, match="theta"):
+        discount_window(0.9, 1.0)
+
+
 def test_heuristic_ratio_reproduces_design_number():
     # DESIGN §4.5: p=100, B=1, r=0.99, t=3000 -> MP eigenvalue ratio 3.38 from the heuristic c.
     c = effective_ratio(100, 1, 3000, 0.1, 0.1)
@@ -46,6 +59,39 @@ def test_heuristic_ratio_reproduces_design_number():
     assert round(ratio, 2) == 3.38
     # before saturation min(t, T_eff) = t
     assert effective_ratio(100, 2, 10, 0.1, 0.1) == 100 / 20
+
+
+def test_heuristic_mp_against_its_parts_and_the_exact_law():
+    # p = 100, B = 1, r = 0.99, t = 3000 (the paper's setting: measured ratio 18.3, heuristic 3.38)
+    h = heuristic_mp(100, 0.99, 3000, 1)
+    assert h.window == 1145.0 == effective_window(0.1, 0.1)
+    assert h.ratio == effective_ratio(100, 1, 3000, 0.1, 0.1)
+    assert h.eigenvalue_ratio == MarchenkoPastur(h.ratio).extreme_ratio()
+    assert round(h.eigenvalue_ratio, 2) == 3.38
+    assert h.law().ratio == h.ratio
+    exact = discounted(100 / 3000, 0.99, 3000, 1).ratio_of_edges()
+    # the exact limit is ~20 (finite p = 100 pulls the measured ratio down to ~18), 6x the heuristic
+    assert 19.5 < exact < 20.5
+    assert exact > 5 * h.eigenvalue_ratio
+    assert heuristic_mp(10, 1.0, 40, 2).window == math.inf
+    # c = 10 > 1: the ratio of the non-zero eigenvalues, ((sqrt c + 1)/(sqrt c - 1))^2
+    assert heuristic_mp(100, 0.99, 10, 1).eigenvalue_ratio == pytest.approx(((10**0.5 + 1) / (10**0.5 - 1)) ** 2, rel=1e-14)
+    assert heuristic_mp(20, 1.0, 20, 1).eigenvalue_ratio == math.inf  # c = 1: hard edge
+
+
+@pytest.mark.parametrize("batch, steps, lr, wd", [(4, 700, 0.1, 0.1), (1, 3000, 0.1, 0.1), (2, 50, 0.1, 0.0)])
+def test_heuristic_mp_kish_count_is_theory_kish(batch, steps, lr, wd):
+    h = heuristic_mp(50, discount_factor(lr, wd), steps, batch)
+    assert h.n_eff_kish == kish_effective_samples(batch, steps, lr, wd)
+
+
+def test_heuristic_mp_bad_input():
+    with pytest.raises(ValueError, match="dim"):
+        heuristic_mp(0, 0.9, 10)
+    with pytest.raises(ValueError, match="theta"):
+        heuristic_mp(10, 0.9, 10, theta=0.0)
+    with pytest.raises(ValueError, match="r"):
+        heuristic_mp(10, 1.5, 10)
 
 
 @pytest.mark.parametrize("batch, t, lr, wd", [(1, 1, 0.1, 0.1), (3, 17, 0.1, 0.1), (2, 500, 0.05, 0.3), (4, 10, 0.1, 0.0)])

@@ -1,21 +1,22 @@
-"""Matrix and spectrum samplers (dense Wishart, beta-Laguerre, Sturm counting).
+"""Matrix and spectrum samplers: dense Wishart, β-Laguerre tridiagonals, Sturm counting, extreme eigenvalues.
 
-Each capability owns one section below. Importing this package compiles no Numba code.
+Importing this package compiles no Numba code. :func:`edge_band` completes the
+closed-form edge bands of :mod:`rmt_sparsity.laws` with exact Monte-Carlo draws
+where no closed form applies.
 """
 
-# --- dense reference sampler (issue 2) ---
-from .wishart import wishart_eigenvalues  # noqa: E402
+from .bands import edge_band
+from .laguerre import laguerre_eigenvalues, laguerre_tridiagonal
+from .sturm import bisect_eigenvalues, count_below, extreme_eigenvalues, laguerre_histogram
+from .wishart import wishart_eigenvalues
 
-__all__ = globals().get("__all__", []) + ["wishart_eigenvalues"]
-
-# --- beta-Laguerre tridiagonal samplers, Sturm counting, extreme eigenvalues (issue 3) ---
-from .laguerre import laguerre_eigenvalues, laguerre_tridiagonal  # noqa: E402
-from .sturm import count_below, extreme_eigenvalues, laguerre_histogram  # noqa: E402
-
-__all__ = globals().get("__all__", []) + [
-    "laguerre_eigenvalues",
-    "laguerre_tridiagonal",
+__all__ = [
+    "bisect_eigenvalues",
     "count_below",
+    "edge_band",
     "extreme_eigenvalues",
+    "laguerre_eigenvalues",
     "laguerre_histogram",
+    "laguerre_tridiagonal",
+    "wishart_eigenvalues",
 ]

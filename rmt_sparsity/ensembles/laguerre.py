@@ -38,75 +38,10 @@ import numpy as np
 
 from .._checks import check_choice, check_int, check_real
 from .._rng import as_generator
+from ._bidiagonal import check_sizes, chi_bidiagonal, tridiag_from
+from .sturm import _kernels as _sturm_kernels
 
 __all__ = ["laguerre_eigenvalues", "laguerre_tridiagonal"]
-
-_KERNELS: dict = {}
-
-
-def _check_sizes(p, n) -> tuple[int, int]:
-    return check_int("p", p, min=1), check_int("n", n, min=1)
-
-
-def _chi_bidiagonal(g: np.random.Generator, p: int, n: int, beta: float, size=None):
-    """Pre-drawn χ entries (d, e) of the Dumitriu-Edelman bidiagonal; shapes (m,), (m-1,) or with a leading size."""
-    m, N = min(p, n), max(p, n)
-    df_d = beta * (N - np.arange(m))
-    df_e = beta * (m - 1 - np.arange(m - 1))
-    shape_d = (m,) if size is None else (size, m)
-    shape_e = (m - 1,) if size is None else (size, m - 1)
-    d = np.sqrt(2.0 * g.standard_gamma(np.broadcast_to(df_d / 2.0, shape_d)))
-    e = np.sqrt(2.0 * g.standard_gamma(np.broadcast_to(df_e / 2.0, shape_e)))
-    return d, e
-
-
-def _kernels():
-    if _KERNELS:
-        return _KERNELS
-    import numba as nb
-
-    @nb.njit(cache=True, nogil=True)
-    def _tridiag(d, e, f, a, b):
-        """T = f B B^T for lower bidiagonal B (diag d, subdiag e): diagonal a, off-diagonal b."""
-        m = d.size
-        for i in range(m):
-            v = d[i] * d[i]
-            if i > 0:
-                v += e[i - 1] * e[i - 1]
-            a[i] = f * v
-            if i < m - 1:
-                b[i] = f * d[i] * e[i]
-
-    from .sturm import _kernels as _sturm_kernels
-
-    _gk_count = _sturm_kernels()["gk_count"]  # one Golub-Kahan Sturm count, shared with sturm.py
-
-    @nb.njit(cache=True, parallel=True)
-    def _smallest_sv(d, e, k, hi, rtol, out):
-        """The k smallest singular values of B (bisection on the Golub-Kahan matrix), in parallel."""
-        m = d.size
-        g2 = np.empty(2 * m - 1)
-        big = 1.0
-        for i in range(m):
-            g2[2 * i] = d[i] * d[i]
-            if i < m - 1:
-                g2[2 * i + 1] = e[i] * e[i]
-        for i in range(2 * m - 1):
-            if g2[i] > big:
-                big = g2[i]
-        pivmin = 2.2250738585072014e-308 * big
-        for j in nb.prange(k):
-            lo, h = 0.0, hi
-            while h - lo > rtol * h and h > 1e-300:
-                mid = 0.5 * (lo + h)
-                if _gk_count(g2, mid, pivmin) - m >= j + 1:
-                    h = mid
-                else:
-                    lo = mid
-            out[j] = 0.5 * (lo + h)
-
-    _KERNELS.update(tridiag=_tridiag, smallest_sv=_smallest_sv)
-    return _KERNELS
 
 
 def laguerre_tridiagonal(p, n, beta=1.0, scale=1.0, *, rng=None):
@@ -123,19 +58,11 @@ def laguerre_tridiagonal(p, n, beta=1.0, scale=1.0, *, rng=None):
     >>> a.shape, b.shape
     ((3,), (2,))
     """
-    p, n = _check_sizes(p, n)
+    p, n = check_sizes(p, n)
     beta = check_real("beta", beta, lo=0.0, lo_open=True)
     scale = check_real("scale", scale, lo=0.0, lo_open=True)
-    d, e = _chi_bidiagonal(as_generator(rng), p, n, beta)
-    return _tridiag_from(d, e, scale / (beta * n))
-
-
-def _tridiag_from(d, e, f):
-    m = d.size
-    a = np.empty(m)
-    b = np.empty(max(m - 1, 0))
-    _kernels()["tridiag"](d, e, f, a, b)
-    return a, b
+    d, e = chi_bidiagonal(as_generator(rng), p, n, beta)
+    return tridiag_from(d, e, scale / (beta * n))
 
 
 def laguerre_eigenvalues(p, n, beta=1.0, scale=1.0, *, rng=None, method="tridiagonal", refine_min=0):
@@ -174,7 +101,7 @@ def laguerre_eigenvalues(p, n, beta=1.0, scale=1.0, *, rng=None, method="tridiag
     >>> laguerre_eigenvalues(4, 2, rng=1)[:2].tolist()
     [0.0, 0.0]
     """
-    p, n = _check_sizes(p, n)
+    p, n = check_sizes(p, n)
     beta = check_real("beta", beta, lo=0.0, lo_open=True)
     scale = check_real("scale", scale, lo=0.0, lo_open=True)
     method = check_choice("method", method, ("tridiagonal", "dense"))
@@ -194,16 +121,16 @@ def laguerre_eigenvalues(p, n, beta=1.0, scale=1.0, *, rng=None, method="tridiag
         return lam * scale
     from scipy.linalg import eigvalsh_tridiagonal
 
-    d, e = _chi_bidiagonal(g, p, n, beta)
+    d, e = chi_bidiagonal(g, p, n, beta)
     f = scale / (beta * n)
-    a, b = _tridiag_from(d, e, f)
+    a, b = tridiag_from(d, e, f)
     m = a.size
     lam = eigvalsh_tridiagonal(a, b, lapack_driver="sterf") if m > 1 else a.copy()
     lam.sort()
     if refine_min:
         sv = np.empty(refine_min)
         hi = float(np.sqrt(lam[-1] / f)) * 1.01 + 1e-300
-        _kernels()["smallest_sv"](d, e if m > 1 else np.zeros(0), refine_min, hi, 1e-15, sv)
+        _sturm_kernels()["smallest_sv"](d, e if m > 1 else np.zeros(0), refine_min, hi, 1e-15, sv)
         lam[:refine_min] = sv**2 * f
     if p > n:
         lam = np.concatenate([np.zeros(p - n), lam])

@@ -14,10 +14,12 @@ A pivot with :math:`|q_i| < \mathrm{pivmin}` is replaced by
 as in LAPACK's ``dstebz`` (Demmel, *Applied Numerical Linear Algebra* §5.3).
 This gives exact spectrum histograms of :math:`10^6\times10^6` β-Laguerre
 matrices in O(n) per bin edge without computing eigenvalues
-(:func:`laguerre_histogram`), and extreme eigenvalues by bisection
-(:func:`extreme_eigenvalues`), on the Golub–Kahan form of the bidiagonal
+(:func:`laguerre_histogram`), any eigenvalue of a batch of tridiagonals by
+bisection (:func:`bisect_eigenvalues`), and extreme eigenvalues by bisection
+(:func:`extreme_eigenvalues`) on the Golub–Kahan form of the bidiagonal
 Dumitriu–Edelman factor, which determines the singular values to high relative
-accuracy (Demmel & Kahan 1990).
+accuracy (Demmel & Kahan 1990). This module is the library's one
+implementation of Sturm counting.
 
 Numba kernels compile on first call (``cache=True``); no random numbers are
 drawn inside them (the χ variates are pre-drawn from the caller's Generator).
@@ -29,11 +31,10 @@ import numpy as np
 
 from .._checks import check_array, check_choice, check_int, check_real
 from .._rng import as_generator
-from .laguerre import _check_sizes, _chi_bidiagonal
+from ._bidiagonal import check_sizes, chi_bidiagonal, tridiag_from
 
-__all__ = ["count_below", "laguerre_histogram", "extreme_eigenvalues"]
+__all__ = ["count_below", "bisect_eigenvalues", "laguerre_histogram", "extreme_eigenvalues"]
 
-_TINY = float(np.finfo(np.float64).tiny)
 _KERNELS: dict = {}
 
 
@@ -44,7 +45,17 @@ def _kernels():
     import numba as nb
 
     @nb.njit(cache=True, nogil=True)
+    def _pivmin(b2):
+        """LAPACK stebz's pivot floor: tiny * max(1, max b_i^2)."""
+        big = 1.0
+        for i in range(b2.size):
+            if b2[i] > big:
+                big = b2[i]
+        return 2.2250738585072014e-308 * big
+
+    @nb.njit(cache=True, nogil=True)
     def _count_one(a, b2, x, pivmin):
+        """#eigenvalues < x of the tridiagonal (a, sqrt(b2)): negative LDL^T pivots."""
         q = a[0] - x
         if abs(q) < pivmin:
             q = -pivmin
@@ -62,37 +73,69 @@ def _kernels():
         for j in nb.prange(xs.size):
             out[j] = _count_one(a, b2, xs[j], pivmin)
 
+    @nb.njit(cache=True, parallel=True)
+    def _count_rows(A, B2, xs, out):
+        for r in nb.prange(A.shape[0]):
+            out[r] = _count_one(A[r], B2[r], xs[r], _pivmin(B2[r]))
+
+    @nb.njit(cache=True, parallel=True)
+    def _bisect_rows(A, B2, k, lo, hi, iters, out):
+        """Eigenvalue k[r] (0-based) of row r's tridiagonal: `iters` halvings of [lo[r], hi[r]]."""
+        for r in nb.prange(A.shape[0]):
+            pm = _pivmin(B2[r])
+            a, b = lo[r], hi[r]
+            for _ in range(iters):
+                mid = 0.5 * (a + b)
+                if _count_one(A[r], B2[r], mid, pm) > k[r]:  # eigenvalue k lies below mid
+                    b = mid
+                else:
+                    a = mid
+            out[r] = 0.5 * (a + b)
+
     @nb.njit(cache=True, nogil=True)
-    def _gk_count(g2, x, pivmin):
-        # Golub-Kahan tridiagonal: zero diagonal, squared off-diagonals g2 (length 2m-1)
-        q = -x
-        if abs(q) < pivmin:
-            q = -pivmin
-        c = 1 if q < 0.0 else 0
-        for i in range(g2.size):
-            q = -x - g2[i] / q
-            if abs(q) < pivmin:
-                q = -pivmin
-            if q < 0.0:
-                c += 1
-        return c
+    def _golub_kahan(d, e):
+        """Zero diagonal and squared off-diagonals (d0, e0, d1, e1, ...) of the Golub-Kahan matrix of B."""
+        m = d.size
+        g2 = np.empty(2 * m - 1)
+        for i in range(m):
+            g2[2 * i] = d[i] * d[i]
+            if i < m - 1:
+                g2[2 * i + 1] = e[i] * e[i]
+        return np.zeros(2 * m), g2
+
+    @nb.njit(cache=True, nogil=True)
+    def _gk_bisect(z, g2, pivmin, j, hi, rtol):
+        """The j-th smallest singular value of B (j >= 1) by bisection on [0, hi] to relative tolerance rtol.
+
+        The Golub-Kahan matrix has eigenvalues +-sigma_i: m of them are < 0, so #(< x) - m counts
+        the singular values below x > 0.
+        """
+        m = z.size // 2
+        lo = 0.0
+        while hi - lo > rtol * hi and hi > 1e-300:
+            mid = 0.5 * (lo + hi)
+            if _count_one(z, g2, mid, pivmin) - m >= j:
+                hi = mid
+            else:
+                lo = mid
+        return 0.5 * (lo + hi)
+
+    @nb.njit(cache=True, parallel=True)
+    def _smallest_sv(d, e, k, hi, rtol, out):
+        """The k smallest singular values of B, in parallel."""
+        z, g2 = _golub_kahan(d, e)
+        pivmin = _pivmin(g2)
+        for j in nb.prange(k):
+            out[j] = _gk_bisect(z, g2, pivmin, j + 1, hi, rtol)
 
     @nb.njit(cache=True, parallel=True)
     def _extremes(d, e, want_max, want_min, rtol, out_max, out_min):
         size, m = d.shape
         for r in nb.prange(size):
-            g2 = np.empty(2 * m - 1)
-            bound = 0.0
-            big = 1.0
-            for i in range(m):
-                g2[2 * i] = d[r, i] * d[r, i]
-                if i < m - 1:
-                    g2[2 * i + 1] = e[r, i] * e[r, i]
-            for i in range(2 * m - 1):
-                if g2[i] > big:
-                    big = g2[i]
-            pivmin = 2.2250738585072014e-308 * big
+            z, g2 = _golub_kahan(d[r], e[r])
+            pivmin = _pivmin(g2)
             # Gershgorin bound for sigma_max on the GK matrix
+            bound = 0.0
             for i in range(2 * m):
                 s = 0.0
                 if i > 0:
@@ -102,30 +145,26 @@ def _kernels():
                 if s > bound:
                     bound = s
             if want_max:
-                lo, hi = 0.0, bound
-                while hi - lo > rtol * hi:
-                    mid = 0.5 * (lo + hi)
-                    if _gk_count(g2, mid, pivmin) - m >= m:  # all m singular values below mid
-                        hi = mid
-                    else:
-                        lo = mid
-                out_max[r] = 0.5 * (lo + hi)
+                out_max[r] = _gk_bisect(z, g2, pivmin, m, bound, rtol)  # all m singular values below
             if want_min:
-                lo, hi = 0.0, bound
-                while hi - lo > rtol * hi and hi > 1e-300:
-                    mid = 0.5 * (lo + hi)
-                    if _gk_count(g2, mid, pivmin) - m >= 1:  # at least one singular value below mid
-                        hi = mid
-                    else:
-                        lo = mid
-                out_min[r] = 0.5 * (lo + hi)
+                out_min[r] = _gk_bisect(z, g2, pivmin, 1, bound, rtol)  # at least one below
 
-    _KERNELS.update(count_many=_count_many, extremes=_extremes, gk_count=_gk_count)
+    _KERNELS.update(
+        pivmin=_pivmin, count_many=_count_many, count_rows=_count_rows, bisect_rows=_bisect_rows,
+        smallest_sv=_smallest_sv, extremes=_extremes,
+    )
     return _KERNELS
 
 
-def _pivmin(b2: np.ndarray) -> float:
-    return _TINY * max(1.0, float(b2.max()) if b2.size else 1.0)
+def _tridiagonal(diag, offdiag, *, batch):
+    """Validated (a, b2): 1-D for one matrix, or 2-D rows of a batch when ``batch``."""
+    nd = (1, 2) if batch else 1
+    a = check_array("diag", diag, ndim=nd, dtype=np.float64)
+    b = check_array("offdiag", offdiag, ndim=a.ndim, dtype=np.float64, nonempty=False)
+    m = a.shape[-1]
+    if b.shape != a.shape[:-1] + (m - 1,):
+        raise ValueError(f"offdiag must have shape {a.shape[:-1] + (m - 1,)} (one less than diag per matrix); got {b.shape}")
+    return np.ascontiguousarray(a), np.ascontiguousarray(b * b)
 
 
 def count_below(diag, offdiag, x):
@@ -133,12 +172,13 @@ def count_below(diag, offdiag, x):
 
     Parameters
     ----------
-    diag : array_like, shape (m,)
-        Diagonal :math:`a`.
-    offdiag : array_like, shape (m - 1,)
+    diag : array_like, shape (m,) or (k, m)
+        Diagonal :math:`a`: one matrix, or a batch of k matrices (one per row).
+    offdiag : array_like, shape (m - 1,) or (k, m - 1)
         Off-diagonal :math:`b`.
     x : float or array_like
-        Points; counted in parallel (Numba ``prange``).
+        For one matrix: points, counted in parallel (Numba ``prange``). For a
+        batch: one point per matrix, shape (k,), or a scalar for all.
 
     Returns
     -------
@@ -155,19 +195,83 @@ def count_below(diag, offdiag, x):
     >>> a, b = np.array([2.0, 2.0, 2.0]), np.array([-1.0, -1.0])  # eigenvalues 2 - sqrt2, 2, 2 + sqrt2
     >>> count_below(a, b, [0.5, 1.0, 2.5, 4.0]).tolist()
     [0, 1, 2, 3]
+    >>> count_below(np.stack([a, a + 1.0]), np.stack([b, b]), [2.5, 2.5]).tolist()  # a batch: one x per matrix
+    [2, 1]
     """
-    a = check_array("diag", diag, ndim=1, dtype=np.float64)
-    m = a.size
-    b = check_array("offdiag", offdiag, ndim=1, dtype=np.float64, nonempty=False)
-    if b.size != m - 1:
-        raise ValueError(f"offdiag must have length len(diag) - 1 = {m - 1}; got {b.size}")
+    a, b2 = _tridiagonal(diag, offdiag, batch=True)
     xs = check_array("x", x, ndim=(0, 1), dtype=np.float64)
+    k = _kernels()
+    if a.ndim == 2:
+        xs = np.ascontiguousarray(np.broadcast_to(xs, a.shape[:1]) if xs.ndim == 0 else xs)
+        if xs.shape != a.shape[:1]:
+            raise ValueError(f"x must be a scalar or hold one point per matrix, shape ({a.shape[0]},); got {xs.shape}")
+        out = np.empty(a.shape[0], dtype=np.int64)
+        k["count_rows"](a, b2, xs, out)
+        return out
     scalar = xs.ndim == 0
     xs = np.ascontiguousarray(np.atleast_1d(xs))
-    b2 = np.ascontiguousarray(b * b)
     out = np.empty(xs.size, dtype=np.int64)
-    _kernels()["count_many"](np.ascontiguousarray(a), b2, xs, _pivmin(b2), out)
+    k["count_many"](a, b2, xs, k["pivmin"](b2), out)
     return int(out[0]) if scalar else out
+
+
+def bisect_eigenvalues(diag, offdiag, index, lo=None, hi=None, *, iters=52):
+    r"""The ``index``-th smallest eigenvalue of each tridiagonal of a batch, by bisection on Sturm counts.
+
+    Each step halves the bracket :math:`[l, h]`, keeping the half where
+    :func:`count_below` at the midpoint crosses ``index``:
+
+    .. math:: h \leftarrow x \text{ if } \#\{\lambda_i < x\} > k \text{ else } l \leftarrow x,
+        \qquad x = (l + h)/2,
+
+    so after ``iters`` halvings the midpoint is within :math:`2^{-\text{iters}-1}(h_0 - l_0)`
+    of the eigenvalue (absolute accuracy; Demmel, *Applied Numerical Linear Algebra* §5.3).
+
+    Parameters
+    ----------
+    diag, offdiag : array_like, shapes (k, m) and (k, m - 1)
+        The batch (a single matrix may be given as 1-D arrays).
+    index : int or array_like of int, shape (k,)
+        0-based index of the wanted eigenvalue (ascending), per matrix or for all.
+    lo, hi : float or array_like, shape (k,), optional
+        A bracket containing it; default the Gershgorin interval of each matrix.
+    iters : int, default 52
+        Number of halvings.
+
+    Returns
+    -------
+    ndarray, shape (k,)
+        (a float for 1-D input).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rmt_sparsity.ensembles import bisect_eigenvalues
+    >>> a, b = np.array([2.0, 2.0, 2.0]), np.array([-1.0, -1.0])  # eigenvalues 2 - sqrt2, 2, 2 + sqrt2
+    >>> round(bisect_eigenvalues(a, b, 2), 12), round(2 + 2**0.5, 12)
+    (3.414213562373, 3.414213562373)
+    >>> bisect_eigenvalues(np.stack([a, a + 1.0]), np.stack([b, b]), 1).tolist()  # a batch: the middle ones
+    [2.0, 3.0]
+    """
+    single = np.ndim(diag) == 1
+    a, b2 = _tridiagonal(np.atleast_2d(diag) if single else diag, np.atleast_2d(offdiag) if single else offdiag, batch=True)
+    rows, m = a.shape
+    idx = np.broadcast_to(np.asarray(index), (rows,))
+    if idx.dtype.kind not in "iu" or np.any(idx < 0) or np.any(idx >= m):
+        raise ValueError(f"index must be integers in [0, {m - 1}]; got {index!r}")
+    iters = check_int("iters", iters, min=1, max=2000)
+    if lo is None or hi is None:
+        rad = np.zeros((rows, m))
+        b = np.sqrt(b2)
+        rad[:, :-1] += b
+        rad[:, 1:] += b
+        lo = (a - rad).min(axis=1) if lo is None else lo
+        hi = (a + rad).max(axis=1) if hi is None else hi
+    lo = np.ascontiguousarray(np.broadcast_to(check_array("lo", lo, ndim=(0, 1), dtype=np.float64), (rows,)))
+    hi = np.ascontiguousarray(np.broadcast_to(check_array("hi", hi, ndim=(0, 1), dtype=np.float64), (rows,)))
+    out = np.empty(rows)
+    _kernels()["bisect_rows"](a, b2, np.ascontiguousarray(idx, dtype=np.int64), lo, hi, iters, out)
+    return float(out[0]) if single else out
 
 
 def laguerre_histogram(p, n, bins, beta=1.0, *, rng=None, scale=1.0):
@@ -207,13 +311,14 @@ def laguerre_histogram(p, n, bins, beta=1.0, *, rng=None, scale=1.0):
     >>> int(counts.sum())
     500
     """
-    p, n = _check_sizes(p, n)
+    p, n = check_sizes(p, n)
     beta = check_real("beta", beta, lo=0.0, lo_open=True)
     scale = check_real("scale", scale, lo=0.0, lo_open=True)
     if isinstance(bins, (int, np.integer)) and not isinstance(bins, bool):
         nb_ = check_int("bins", bins, min=1)
-        c = p / n
-        lo, hi = scale * (1 - np.sqrt(c)) ** 2, scale * (1 + np.sqrt(c)) ** 2
+        from ..laws import MarchenkoPastur
+
+        lo, hi = MarchenkoPastur(p / n, scale).edges
         pad = 0.05 * (hi - lo)
         edges = np.linspace(max(lo - pad, 0.0) if p <= n else -pad, hi + pad, nb_ + 1)
     else:
@@ -221,12 +326,8 @@ def laguerre_histogram(p, n, bins, beta=1.0, *, rng=None, scale=1.0):
         if edges.size < 2 or np.any(np.diff(edges) <= 0):
             raise ValueError("bins must be an int or at least two strictly increasing edges")
     g = as_generator(rng)
-    d, e = _chi_bidiagonal(g, p, n, beta, size=None)
-    f = scale / (beta * n)
-    a = d * d
-    a[1:] += e * e
-    a *= f
-    b = d[:-1] * e * f
+    d, e = chi_bidiagonal(g, p, n, beta, size=None)
+    a, b = tridiag_from(d, e, scale / (beta * n))
     counts_below = count_below(a, b, edges).astype(np.int64)
     if p > n:
         counts_below += (p - n) * (edges > 0)
@@ -272,14 +373,14 @@ def extreme_eigenvalues(p, n, beta=1.0, scale=1.0, *, size=1, rng=None, which="b
     >>> bool((lmax > 2.0).all() and (lmin < 0.3).all())
     True
     """
-    p, n = _check_sizes(p, n)
+    p, n = check_sizes(p, n)
     beta = check_real("beta", beta, lo=0.0, lo_open=True)
     scale = check_real("scale", scale, lo=0.0, lo_open=True)
     size = check_int("size", size, min=1)
     which = check_choice("which", which, ("both", "max", "min"))
     rtol = check_real("rtol", rtol, lo=1e-16, hi=0.1)
     g = as_generator(rng)
-    d, e = _chi_bidiagonal(g, p, n, beta, size=size)
+    d, e = chi_bidiagonal(g, p, n, beta, size=size)
     m = d.shape[1]
     if m == 1:
         e = np.zeros((size, 1))

@@ -1,55 +1,51 @@
 """Limiting spectral laws: closed forms and fixed-point solutions, no sampling of matrices.
 
-Each helper/capability owns one section below; keep imports light (scipy only).
+Marchenko–Pastur, Tracy–Widom and the finite-size edge bands built on them;
+the weighted-covariance (generalised MP), information-plus-noise and free
+convolution laws, solved by one certified Stieltjes fixed-point solver. Imports
+are light (NumPy and SciPy; Numba compiles only on first use of a large problem).
 """
 
-# --- Marchenko-Pastur (issue 2) ---
-from .marchenko_pastur import MarchenkoPastur, marchenko_pastur  # noqa: E402
-
-__all__ = globals().get("__all__", []) + ["MarchenkoPastur", "marchenko_pastur"]
-
-# --- Tracy-Widom and finite-size edge bands (issue 3) ---
-from .edges import EdgeBand, edge_band, soft_edge_params  # noqa: E402
-from .tracy_widom import TW_MEAN, TW_VAR, TracyWidom  # noqa: E402
-
-__all__ = globals().get("__all__", []) + [
-    "TracyWidom",
-    "TW_MEAN",
-    "TW_VAR",
-    "EdgeBand",
-    "edge_band",
-    "soft_edge_params",
-]
-
-# --- fixed-point laws: weighted covariance, information-plus-noise, free convolutions (issue 5) ---
-from .free import (  # noqa: E402
+from .edges import EdgeBand, edge_band, min_edge_method, soft_edge_params
+from .free import (
     ConvergenceError,
+    CovarianceProblem,
     DiscreteMeasure,
     FixedPointLaw,
+    FixedPointProblem,
     FreeConvolutionLaw,
-    HeuristicMP,
     InformationPlusNoiseLaw,
     WeightedCovarianceLaw,
     discounted,
     free_additive_convolution,
     free_multiplicative_convolution,
-    heuristic_mp,
     kish_effective_size,
     solve_stieltjes,
 )
+from .marchenko_pastur import MarchenkoPastur, marchenko_pastur
+from .tracy_widom import TW_MEAN, TW_VAR, TracyWidom
 
-__all__ = globals().get("__all__", []) + [
+__all__ = [
     "ConvergenceError",
+    "CovarianceProblem",
     "DiscreteMeasure",
+    "EdgeBand",
     "FixedPointLaw",
+    "FixedPointProblem",
     "FreeConvolutionLaw",
-    "HeuristicMP",
     "InformationPlusNoiseLaw",
+    "MarchenkoPastur",
+    "TW_MEAN",
+    "TW_VAR",
+    "TracyWidom",
     "WeightedCovarianceLaw",
     "discounted",
+    "edge_band",
     "free_additive_convolution",
     "free_multiplicative_convolution",
-    "heuristic_mp",
     "kish_effective_size",
+    "marchenko_pastur",
+    "min_edge_method",
+    "soft_edge_params",
     "solve_stieltjes",
 ]

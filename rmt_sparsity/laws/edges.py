@@ -27,11 +27,12 @@ Convention (DESIGN §3, §4.2): W is :math:`p\times n`, iid entries of variance
   hard edge at 0, so the whole 99.9 % band stays positive).
 * **Near c = 1** (:math:`\mu_-/s_- < 8`): for a square matrix (p = n) the
   hard-edge limit of Edelman 1988: :math:`n^2\lambda_{\min}/\sigma^2` has cdf
-  :math:`1 - e^{-x/2-\sqrt x}` (β = 1) or :math:`1 - e^{-x}` (β = 2); otherwise
-  ``method="monte_carlo"``: ``mc_draws`` exact draws of the extremes by
-  Sturm bisection on Dumitriu–Edelman matrices
-  (:func:`rmt_sparsity.ensembles.extreme_eigenvalues`, imported only then) with
-  the fixed seed ``mc_seed``. The returned :class:`EdgeBand` says which.
+  :math:`1 - e^{-x/2-\sqrt x}` (β = 1) or :math:`1 - e^{-x}` (β = 2). Otherwise
+  no closed form applies: :func:`edge_band` then needs draws of the extremes
+  (``draws=``), and :func:`rmt_sparsity.ensembles.edge_band` supplies exact
+  ones (Sturm bisection on Dumitriu–Edelman matrices, fixed seed).
+  :func:`min_edge_method` says which case a shape falls in, and the returned
+  :class:`EdgeBand` which law was used.
 * **Ratio** :math:`\lambda_{\max}/\lambda_{\min}`: the extremes are
   asymptotically independent, so
   :math:`P(R \le r) = \int_0^1 F_{\max}(r\,Q_{\min}(u))\,du`, computed by
@@ -49,10 +50,10 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import check_choice, check_int, check_probability, check_real
-from .tracy_widom import TracyWidom
+from .._checks import check_array, check_choice, check_int, check_probability, check_real
+from .tracy_widom import TracyWidom, _check_beta
 
-__all__ = ["EdgeBand", "edge_band", "soft_edge_params", "SOFT_EDGE_MIN_UNITS"]
+__all__ = ["EdgeBand", "edge_band", "min_edge_method", "soft_edge_params", "SOFT_EDGE_MIN_UNITS"]
 
 #: Minimal mu_-/s_- (distance of the lower edge from 0 in TW units) for the reflected soft-edge law.
 SOFT_EDGE_MIN_UNITS = 8.0
@@ -116,7 +117,7 @@ def soft_edge_params(p, n, beta=1, which="max"):
     """
     p = check_int("p", p, min=1)
     n = check_int("n", n, min=1)
-    beta = _check_beta_tw(beta)
+    beta = _check_beta(beta)
     which = check_choice("which", which, ("max", "min"))
     if which == "max":
         a = math.sqrt(n - 1) if beta == 1 else math.sqrt(n)
@@ -130,13 +131,6 @@ def soft_edge_params(p, n, beta=1, which="max"):
     if a == b:
         return 0.0, math.inf
     return (a - b) ** 2, (a - b) * (1.0 / b - 1.0 / a) ** (1.0 / 3.0)
-
-
-def _check_beta_tw(beta) -> int:
-    b = check_real("beta", beta, lo=0.0, lo_open=True)
-    if b not in (1.0, 2.0, 4.0):
-        raise ValueError(f"beta must be 1, 2 or 4; got {beta!r}")
-    return int(b)
 
 
 class _Edge:
@@ -200,8 +194,49 @@ def _ratio_quantiles(fmax: _Edge, fmin: _Edge, probs):
     return [brentq(lambda r, pr=pr: cdf(r) - pr, lo_r, hi_r, xtol=1e-12, rtol=1e-12) for pr in probs]
 
 
-def edge_band(p, n, beta=1, which="max", level=0.95, *, scale=1.0, mc_draws=4000, mc_seed=0):
+def min_edge_method(p, n, beta=1):
+    r"""Which closed-form law describes the smallest non-zero eigenvalue of a :math:`p\times n` matrix.
+
+    The reflected soft edge (Ma 2012, arXiv 0810.1329) while the lower edge lies
+    at least ``SOFT_EDGE_MIN_UNITS`` Tracy–Widom units from the hard edge at 0,
+
+    .. math:: \mu_-/s_- \ge 8 ,
+
+    (:func:`soft_edge_params` ``(p, n, beta, "min")``); else Edelman's hard-edge
+    law for a square matrix with β = 1 or 2; else none.
+
+    Returns
+    -------
+    {"soft_edge", "hard_edge"} or None
+        ``None``: no closed form applies (near c = 1, not square); the band of
+        λ_min and of the ratio then needs draws of the extremes (see :func:`edge_band`).
+
+    Examples
+    --------
+    >>> from rmt_sparsity.laws import min_edge_method
+    >>> min_edge_method(100, 400), min_edge_method(100, 100), min_edge_method(95, 100)
+    ('soft_edge', 'hard_edge', None)
+    """
+    p = check_int("p", p, min=1)
+    n = check_int("n", n, min=1)
+    beta = _check_beta(beta)
+    mu_m, s_m = soft_edge_params(p, n, beta, "min")
+    units = mu_m / s_m if math.isfinite(s_m) and s_m > 0 else 0.0
+    if units >= SOFT_EDGE_MIN_UNITS:
+        return "soft_edge"
+    if p == n and beta in (1, 2):
+        return "hard_edge"
+    return None
+
+
+def edge_band(p, n, beta=1, which="max", level=0.95, *, scale=1.0, draws=None):
     r"""Predicted finite-n law and central band of λ_max, λ_min or λ_max/λ_min of :math:`WW^\top/n`.
+
+    Closed forms only (see the module notes): Tracy–Widom soft edges, Edelman's
+    hard edge, and their convolution for the ratio. Where none applies to
+    λ_min (near c = 1, not square; :func:`min_edge_method` is None), the band
+    of λ_min and of the ratio is the empirical one of ``draws``;
+    :func:`rmt_sparsity.ensembles.edge_band` draws them.
 
     Parameters
     ----------
@@ -212,16 +247,25 @@ def edge_band(p, n, beta=1, which="max", level=0.95, *, scale=1.0, mc_draws=4000
     which : {"max", "min", "ratio"}
         The statistic; ``"min"`` is the smallest non-zero eigenvalue.
     level : float
-        Coverage of the central band (0.95, DESIGN §3).
+        Coverage of the central band (0.95 by convention).
     scale : float
         Entry variance σ² (the ratio does not depend on it).
-    mc_draws, mc_seed : int
-        Monte-Carlo size and seed, used only near c = 1 for non-square shapes.
+    draws : tuple of two 1-D arrays, optional
+        Independent draws ``(lam_max, lam_min)`` of the extremes of :math:`WW^\top/n`
+        (same p, n, β, σ²), used only where no closed form applies to λ_min
+        and ``which`` is ``"min"`` or ``"ratio"``; the band is then their
+        empirical quantiles (``method="monte_carlo"``, ``details["mc_draws"]``).
 
     Returns
     -------
     EdgeBand
         With ``method`` saying which law was used (see the module notes).
+
+    Raises
+    ------
+    ValueError
+        Bad arguments, or ``which`` in ("min", "ratio") for a shape without a
+        closed-form λ_min law and no ``draws``.
 
     Examples
     --------
@@ -237,12 +281,10 @@ def edge_band(p, n, beta=1, which="max", level=0.95, *, scale=1.0, mc_draws=4000
     """
     p = check_int("p", p, min=2)
     n = check_int("n", n, min=2)
-    beta = _check_beta_tw(beta)
+    beta = _check_beta(beta)
     which = check_choice("which", which, ("max", "min", "ratio"))
     level = check_probability("level", level)
     scale = check_real("scale", scale, lo=0.0, lo_open=True)
-    mc_draws = check_int("mc_draws", mc_draws, min=100)
-    mc_seed = check_int("mc_seed", mc_seed, min=0)
     alpha = 1.0 - level
     probs = [0.025, 0.05, 0.5, 0.95, 0.975, alpha / 2, 1 - alpha / 2]
 
@@ -257,22 +299,18 @@ def edge_band(p, n, beta=1, which="max", level=0.95, *, scale=1.0, mc_draws=4000
         "max_law": f"TW{beta}" + (" x 2^(-1/6)" if beta == 4 else ""),
         "min_edge_units": units,
     }
-    if units >= SOFT_EDGE_MIN_UNITS:
+    min_method = min_edge_method(p, n, beta)
+    if min_method == "soft_edge":
         fmin = _Edge("min", beta, mu_m, s_m, n, scale)
-        min_method = "soft_edge"
         details.update(min_centre=mu_m / n * scale, min_scale=s_m / n * scale, min_law="reflected " + details["max_law"])
-    elif p == n and beta in (1, 2):
+    elif min_method == "hard_edge":
         fmin = _Edge("hard", beta, n=n, scale=scale)
-        min_method = "hard_edge"
         details.update(min_law="Edelman hard edge: n^2 lambda_min/sigma^2 ~ " + ("1 - exp(-x/2 - sqrt x)" if beta == 1 else "Exp(1)"))
-    else:
-        fmin = None
-        min_method = "monte_carlo"
 
     if which == "max":
         qs = list(fmax.ppf(np.array(probs)))
         method = "soft_edge"
-    elif min_method != "monte_carlo":
+    elif min_method is not None:
         if which == "min":
             qs = list(fmin.ppf(np.array(probs)))
             method = min_method
@@ -280,13 +318,17 @@ def edge_band(p, n, beta=1, which="max", level=0.95, *, scale=1.0, mc_draws=4000
             qs = _ratio_quantiles(fmax, fmin, probs)
             method = "tw_convolution" if min_method == "soft_edge" else "tw_convolution_hard_edge"
     else:
-        from ..ensembles import extreme_eigenvalues  # Monte Carlo fallback only (see module notes)
-
-        lmax, lmin = extreme_eigenvalues(p, n, beta, scale, size=mc_draws, rng=mc_seed)
+        if draws is None:
+            raise ValueError(
+                f"no closed-form law of lambda_min for p={p}, n={n}, beta={beta}: the lower edge is {units:.3g} "
+                f"Tracy-Widom units from 0 (< {SOFT_EDGE_MIN_UNITS}) and the matrix is not square (or beta = 4); "
+                "pass draws=(lam_max, lam_min), or use rmt_sparsity.ensembles.edge_band, which samples them"
+            )
+        lmax, lmin = _check_draws(draws)
         stat = lmin if which == "min" else lmax / lmin
         qs = list(np.quantile(stat, probs))
         method = "monte_carlo"
-        details.update(mc_draws=mc_draws, mc_seed=mc_seed)
+        details.update(mc_draws=int(lmin.size))
     quantiles = {float(pr): float(q) for pr, q in zip(probs, qs)}
     return EdgeBand(
         which=which,
@@ -301,3 +343,15 @@ def edge_band(p, n, beta=1, which="max", level=0.95, *, scale=1.0, mc_draws=4000
         quantiles=quantiles,
         details=details,
     )
+
+
+def _check_draws(draws):
+    if not isinstance(draws, (tuple, list)) or len(draws) != 2:
+        raise TypeError(f"draws must be a pair (lam_max, lam_min) of 1-D arrays; got {type(draws).__name__}")
+    lmax = check_array("draws[0] (lam_max)", draws[0], ndim=1)
+    lmin = check_array("draws[1] (lam_min)", draws[1], ndim=1)
+    if lmax.shape != lmin.shape:
+        raise ValueError(f"draws must hold as many lam_max as lam_min; got {lmax.size} and {lmin.size}")
+    if np.any(lmin <= 0):
+        raise ValueError("draws[1] (lam_min) must be > 0 (smallest non-zero eigenvalues)")
+    return lmax, lmin

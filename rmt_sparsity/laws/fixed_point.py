@@ -62,6 +62,7 @@ from .._checks import check_array, check_int, check_real
 
 __all__ = [
     "ConvergenceError",
+    "CovarianceProblem",
     "FixedPointProblem",
     "StieltjesSolution",
     "solve_stieltjes",
@@ -271,6 +272,41 @@ class FixedPointProblem:
     def admissible(self, u, z):
         m = self.stieltjes(u, z)
         return np.isfinite(m) & (m.imag > 0)
+
+
+class CovarianceProblem(FixedPointProblem):
+    """The parts shared by the equations for the Stieltjes transform ``m`` of a ``p x p`` covariance-type law.
+
+    For a law on ``[0, ∞)`` of the spectrum of a ``(1/n)``-normalised ``p x p``
+    matrix ``S`` with ratio ``c = p/n``:
+
+    * ``atoms()``: for ``c > 1``, ``rank S <= n`` leaves the mass ``1 - 1/c`` at 0;
+    * ``initial(z)``: ``m ≈ -1/(z - m_1)`` for large ``z`` (``m_1`` the mean eigenvalue);
+    * ``admissible``: ``Im m > 0`` and ``Im(z m) >= 0`` (``z m = -1 + ∫ x μ(dx)/(x - z)``
+      with ``x >= 0``), up to a relative rounding level;
+    * ``bounds()``: ``(lower, upper)``, an interval holding the support.
+
+    Subclasses set ``c``, ``m1``, ``lower``, ``upper`` and ``scale``, and define ``residual``.
+    Reference: Silverstein & Bai (1995); Dozier & Silverstein (2007).
+    """
+
+    c: float = 1.0
+    m1: float = 1.0
+    lower: float = 0.0
+    upper: float = 1.0
+
+    def bounds(self):
+        return (self.lower, self.upper)
+
+    def atoms(self):
+        return [(0.0, 1.0 - 1.0 / self.c)] if self.c > 1.0 else []
+
+    def initial(self, z):
+        return -1.0 / (z - self.m1)
+
+    def admissible(self, m, z):
+        zm = z * m
+        return np.isfinite(m) & (m.imag > 0) & (zm.imag >= -1e-10 * np.abs(zm))
 
 
 @dataclass(frozen=True)
@@ -875,17 +911,28 @@ class FixedPointLaw:
         s += sum(m * loc**k for loc, m in self.problem.atoms())
         return s
 
-    def moment(self, k, *, method="quadrature"):
-        """Raw moment ``E[x^k]`` of the full law (atoms included), by quadrature of the density.
+    #: Laws with closed-form moments define ``_exact_moment(k)`` (k >= 1) and set this.
+    _has_exact_moments = False
 
-        Subclasses with closed-form moments accept ``method="exact"`` too.
+    def _exact_moment(self, k):  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def moment(self, k, *, method=None):
+        """Raw moment ``E[x^k]`` of the full law (atoms included).
+
+        ``method``: ``"exact"`` (closed form, the default where the law has
+        one) or ``"quadrature"`` (integrates the solver's density; the default
+        otherwise, and a check of the solver where an exact form exists).
         """
         k = check_int("k", k, min=0)
-        if method != "quadrature":
-            raise ValueError(f"method must be 'quadrature' for this law; got {method!r}")
+        allowed = ("exact", "quadrature") if self._has_exact_moments else ("quadrature",)
+        if method is None:
+            method = allowed[0]
+        if method not in allowed:
+            raise ValueError(f"method must be {' or '.join(map(repr, allowed))} for this law; got {method!r}")
         if k == 0:
             return 1.0
-        return self._moment_quadrature(k)
+        return self._exact_moment(k) if method == "exact" else self._moment_quadrature(k)
 
     def mean(self):
         """First moment."""

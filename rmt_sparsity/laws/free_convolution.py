@@ -456,16 +456,10 @@ class FreeConvolutionLaw(FixedPointLaw):
         op = "⊞" if self.kind == "additive" else "⊠"
         return f"FreeConvolutionLaw({self.mu!r} {op} {self.nu!r})"
 
-    def moment(self, k, *, method="exact"):
-        """Raw moment ``E[x^k]``: ``"exact"`` from the inputs' moments (free cumulants /
-        S-transform series), or ``"quadrature"`` of the solver's density."""
-        k = check_int("k", k, min=0)
-        if method == "quadrature":
-            return super().moment(k)
-        if method != "exact":
-            raise ValueError(f"method must be 'exact' or 'quadrature'; got {method!r}")
-        if k == 0:
-            return 1.0
+    _has_exact_moments = True
+
+    def _exact_moment(self, k):
+        """From the inputs' moments: free cumulants add (⊞), or the S-transform series (⊠)."""
         a = np.array([self.mu.moment(j) for j in range(1, k + 1)])
         b = np.array([self.nu.moment(j) for j in range(1, k + 1)])
         if self.kind == "additive":

@@ -30,14 +30,17 @@ import math
 
 import numpy as np
 
-from .._checks import check_array, check_int, check_real
-from .fixed_point import FixedPointLaw, FixedPointProblem, atom_sums
+from .._checks import check_array, check_real
+from .fixed_point import CovarianceProblem, FixedPointLaw, atom_sums
 
 __all__ = ["InformationPlusNoiseLaw"]
 
 
-class _IPNProblem(FixedPointProblem):
-    """``F(m) = 1 - S_0(m)/m`` with ``S_0 = Σ π/(t/s - s z + σ²(1-c))``, ``s = 1 + σ² c m``."""
+class _IPNProblem(CovarianceProblem):
+    """``F(m) = 1 - S_0(m)/m`` with ``S_0 = Σ π/(t/s - s z + σ²(1-c))``, ``s = 1 + σ² c m``.
+
+    Bounds (Weyl for singular values): ``|s_i(R + σX) - s_i(σX)| <= ||R||``.
+    """
 
     def __init__(self, t, pi, c, s2):
         self.t, self.pi, self.c, self.s2 = t, pi, float(c), float(s2)
@@ -49,16 +52,6 @@ class _IPNProblem(FixedPointProblem):
         self.lower = low**2 if low > 0 else 0.0
         self.scale = self.upper
 
-    def bounds(self):
-        # Weyl for singular values: |s_i(R + σX) - s_i(σX)| <= ||R||
-        return (self.lower, self.upper)
-
-    def atoms(self):
-        return [(0.0, 1.0 - 1.0 / self.c)] if self.c > 1.0 else []
-
-    def initial(self, z):
-        return -1.0 / (z - self.m1)
-
     def residual(self, m, z):
         c, s2 = self.c, self.s2
         s = 1.0 + s2 * c * m
@@ -69,10 +62,6 @@ class _IPNProblem(FixedPointProblem):
         F = 1.0 - S0 / m
         dF = -dS0 / m + S0 / m**2
         return F, dF
-
-    def admissible(self, m, z):
-        zm = z * m
-        return np.isfinite(m) & (m.imag > 0) & (zm.imag >= -1e-10 * np.abs(zm))
 
 
 def _ps_mul(a, b):
@@ -158,19 +147,10 @@ class InformationPlusNoiseLaw(FixedPointLaw):
     def __repr__(self):
         return f"InformationPlusNoiseLaw(n_eigs={self.r_eigs.size}, ratio={self.ratio!r}, noise_var={self.noise_var!r})"
 
-    def moment(self, k, *, method="exact"):
-        """Raw moment ``E[x^k]`` (atom at 0 included).
+    _has_exact_moments = True
 
-        ``"exact"``: power-series expansion of the fixed-point equation (class Notes);
-        ``"quadrature"``: integral of the solver's density.
-        """
-        k = check_int("k", k, min=0)
-        if method == "quadrature":
-            return super().moment(k)
-        if method != "exact":
-            raise ValueError(f"method must be 'exact' or 'quadrature'; got {method!r}")
-        if k == 0:
-            return 1.0
+    def _exact_moment(self, k):
+        """Power-series expansion of the fixed-point equation (class Notes)."""
         return float(self._series_moments(k)[k])
 
     def _series_moments(self, K):

@@ -31,25 +31,21 @@ Debbah (2011), Thm 3.13.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import brentq
 
 from .._checks import check_array, check_int, check_real
-from .fixed_point import FixedPointLaw, FixedPointProblem, atom_sums, discrete_measure
+from .fixed_point import CovarianceProblem, FixedPointLaw, atom_sums, discrete_measure
 
-__all__ = [
-    "WeightedCovarianceLaw",
-    "discounted",
-    "heuristic_mp",
-    "HeuristicMP",
-    "kish_effective_size",
-]
+__all__ = ["WeightedCovarianceLaw", "discounted", "kish_effective_size"]
 
 
-class _WeightedProblem(FixedPointProblem):
-    """``F(m) = m(-z + Σ π t/(1 + c t m)) - 1`` (dimensionless)."""
+class _WeightedProblem(CovarianceProblem):
+    """``F(m) = m(-z + Σ π t/(1 + c t m)) - 1`` (dimensionless).
+
+    Bounds (Loewner): ``t_min (1/n) X Xᵀ <= S <= t_max (1/n) X Xᵀ``, and the MP(c) edges.
+    """
 
     def __init__(self, c, t, pi):
         self.c = float(c)
@@ -64,25 +60,11 @@ class _WeightedProblem(FixedPointProblem):
         self.lower = self.tmin * (1.0 - sc) ** 2
         self.scale = self.upper
 
-    def bounds(self):
-        # Loewner: t_min (1/n) X X^T <= S <= t_max (1/n) X X^T, and MP(c) edges.
-        return (self.lower, self.upper)
-
-    def atoms(self):
-        return [(0.0, 1.0 - 1.0 / self.c)] if self.c > 1.0 else []
-
-    def initial(self, z):
-        return -1.0 / (z - self.m1)
-
     def residual(self, m, z):
         s0, s1, _ = atom_sums(self.c * m, np.ones_like(m), self.t, self.pg)
         F = m * (-z + s0) - 1.0
         dF = -z + s0 - self.c * m * s1
         return F, dF
-
-    def admissible(self, m, z):
-        zm = z * m
-        return np.isfinite(m) & (m.imag > 0) & (zm.imag >= -1e-10 * np.abs(zm))
 
 
 class WeightedCovarianceLaw(FixedPointLaw):
@@ -184,19 +166,10 @@ class WeightedCovarianceLaw(FixedPointLaw):
         ks = np.arange(1, kmax + 1)
         return np.array([self.ratio ** (k - 1) * float(np.dot(self.probs, self.weights**k)) for k in ks])
 
-    def moment(self, k, *, method="exact"):
-        """Raw moment ``E[x^k]`` (atom at 0 included).
+    _has_exact_moments = True
 
-        ``method="exact"`` (default) uses the free cumulants; ``"quadrature"``
-        integrates the solver's density (a check of the solver).
-        """
-        k = check_int("k", k, min=0)
-        if method == "quadrature":
-            return super().moment(k)
-        if method != "exact":
-            raise ValueError(f"method must be 'exact' or 'quadrature'; got {method!r}")
-        if k == 0:
-            return 1.0
+    def _exact_moment(self, k):
+        """From the free cumulants ``κ_k = c^{k-1} E_H[t^k]`` (class Notes)."""
         from .free_convolution import free_cumulants_to_moments
 
         return float(free_cumulants_to_moments(self.free_cumulants(k))[k])
@@ -361,102 +334,3 @@ def kish_effective_size(weights):
     if s2 == 0:
         raise ValueError("weights must not all be 0")
     return float(w.sum() ** 2 / s2)
-
-
-@dataclass(frozen=True)
-class HeuristicMP:
-    """The paper's heuristic MP prediction for the discounted covariance (DESIGN §4.5).
-
-    Attributes
-    ----------
-    ratio : float
-        ``c = p / (B · min(t, T_eff))``.
-    window : float
-        ``T_eff = ⌈log(θ(1-r))/log r - 1⌉`` (``inf`` for ``r = 1``).
-    eigenvalue_ratio : float
-        ``λ_max/λ_min = ((1 + √c)/(1 - √c))²`` of MP(c) (``inf`` for ``c >= 1``).
-    n_eff_kish : float
-        Kish effective samples ``B(1+r)/(1-r)·(1-r^t)/(1+r^t)`` (``B t`` for ``r = 1``).
-    dim, batch, steps : int
-    r, theta : float
-
-    Examples
-    --------
-    >>> h = heuristic_mp(100, 0.99, 3000)
-    >>> round(h.n_eff_kish, 6), h.window
-    (199.0, 1145.0)
-    """
-
-    ratio: float
-    window: float
-    eigenvalue_ratio: float
-    n_eff_kish: float
-    dim: int
-    batch: int
-    steps: int
-    r: float
-    theta: float
-
-    def law(self):
-        """``MarchenkoPastur(ratio)`` (scale 1), imported lazily from :mod:`rmt_sparsity.laws`."""
-        from .marchenko_pastur import MarchenkoPastur
-
-        return MarchenkoPastur(self.ratio)
-
-
-def heuristic_mp(dim, r, steps, batch=1, theta=1e-3):
-    """The paper's heuristic: ``aC_t`` follows MP with ratio ``c = p/(B·min(t, T_eff))``.
-
-    .. math::
-
-        T_\\mathrm{eff} = \\left\\lceil \\frac{\\log(\\theta(1-r))}{\\log r} - 1 \\right\\rceil,
-        \\qquad c = \\frac{p}{B \\min(t, T_\\mathrm{eff})},
-        \\qquad \\frac{\\lambda_{\\max}}{\\lambda_{\\min}} = \\Bigl(\\frac{1+\\sqrt c}{1-\\sqrt c}\\Bigr)^2.
-
-    **A heuristic, not a theorem**: the exact limit is :func:`discounted` (a
-    geometrically weighted sum is not an unweighted one). Reference:
-    arXiv 2309.03004; DESIGN §4.5.
-
-    Parameters
-    ----------
-    dim : int
-        Input dimension ``p``.
-    r : float
-        Discount per step, ``0 < r <= 1``.
-    steps : int
-        ``t >= 1``.
-    batch : int, default 1
-    theta : float, default 1e-3
-        Absolute tail threshold of ``T_eff``.
-
-    Returns
-    -------
-    HeuristicMP
-
-    Examples
-    --------
-    >>> h = heuristic_mp(100, 0.99, 3000)
-    >>> h.window, round(h.ratio, 6), round(h.eigenvalue_ratio, 2)
-    (1145.0, 0.087336, 3.38)
-    >>> round(discounted(100 / 3000, 0.99, 3000).ratio_of_edges(), 1)   # the exact law
-    20.0
-    """
-    from ..theory._window import _window_from_r
-
-    dim = check_int("dim", dim, min=1)
-    r = check_real("r", r, lo=0.0, hi=1.0, lo_open=True)
-    steps = check_int("steps", steps, min=1)
-    batch = check_int("batch", batch, min=1)
-    theta = check_real("theta", theta, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
-    window = _window_from_r(r, theta)
-    c = dim / (batch * min(float(steps), window))
-    sc = math.sqrt(c)
-    eig = ((1.0 + sc) / (1.0 - sc)) ** 2 if c < 1.0 else math.inf
-    if r == 1.0:
-        neff = float(batch * steps)
-    else:
-        rt = math.exp(steps * math.log(r))
-        neff = batch * (1.0 + r) / (1.0 - r) * (1.0 - rt) / (1.0 + rt)
-    return HeuristicMP(
-        ratio=c, window=window, eigenvalue_ratio=eig, n_eff_kish=neff, dim=dim, batch=batch, steps=steps, r=r, theta=theta
-    )

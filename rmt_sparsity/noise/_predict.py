@@ -13,22 +13,30 @@ import numpy as np
 
 from .._checks import check_int, check_real
 from .._rng import spawn
-from ..theory._window import discount_factor, effective_ratio, effective_window
+from .._stats import mean_se
+from ..theory import discount_factor, effective_ratio, effective_window
 from ._simulate import simulate_sgd_noise
 
 __all__ = ["predict_vs_simulate", "wasserstein1_to_law", "mp_ratio"]
 
 
 def mp_ratio(c) -> float:
-    """Marchenko-Pastur eigenvalue ratio of the non-zero part, ``((1+√c)/|1-√c|)²`` (``inf`` at c = 1).
+    """Marchenko-Pastur eigenvalue ratio of the non-zero part: ``MarchenkoPastur(c).extreme_ratio()``.
+
+    .. math:: \\frac{\\lambda_{\\max}}{\\lambda_{\\min}} = \\Bigl(\\frac{1+\\sqrt c}{|1-\\sqrt c|}\\Bigr)^2
+        \\quad (\\infty \\text{ at } c = 1).
+
+    Kept as a shorthand for existing callers; new code calls
+    :meth:`rmt_sparsity.laws.MarchenkoPastur.extreme_ratio`, the one home of the formula.
 
     Examples
     --------
     >>> round(mp_ratio(0.25), 12)
     9.0
     """
-    s = math.sqrt(c)
-    return math.inf if s == 1.0 else ((1.0 + s) / abs(1.0 - s)) ** 2
+    from ..laws import MarchenkoPastur
+
+    return MarchenkoPastur(check_real("c", c, lo=0.0, lo_open=True)).extreme_ratio()
 
 
 def wasserstein1_to_law(eigenvalues, cdf, lo, hi) -> float:
@@ -138,9 +146,7 @@ def predict_vs_simulate(
     alpha_exact = m1 * m1 / (p / n * et2 + m1 * m1)
     c_h = effective_ratio(p, batch, steps, lr, weight_decay, theta)
     heur = MarchenkoPastur(c_h)  # mean 1 (scale 1); compared after dividing by the mean
-    h_lo, h_hi = heur.support()
-    if c_h > 1:
-        h_lo = (math.sqrt(c_h) - 1.0) ** 2
+    h_lo, h_hi = heur.edges  # bulk edges: the lower one is that of the non-zero eigenvalues
     exact = {
         "cov_ratio": law.ratio_of_edges(),
         "lambda_max_over_mean": hi / m1,
@@ -150,7 +156,7 @@ def predict_vs_simulate(
         "w1_over_mean": 0.0,
     }
     heuristic = {
-        "cov_ratio": mp_ratio(c_h),
+        "cov_ratio": heur.extreme_ratio(),
         "lambda_max_over_mean": h_hi,
         "lambda_min_over_mean": h_lo,
         "alpha": 1.0 / (1.0 + c_h),
@@ -172,9 +178,7 @@ def predict_vs_simulate(
         w1_heur.append(wasserstein1_to_law(ev / mean, heur.cdf, heur.support()[0], h_hi))
     rows = []
     for q in exact:
-        vals = np.asarray(sims[q])
-        sim_v = float(vals.mean())
-        se = float(vals.std(ddof=1) / math.sqrt(vals.size)) if vals.size > 1 else math.nan
+        sim_v, se = mean_se(sims[q])
         if q == "w1_over_mean":
             rel_e, rel_h = sim_v, float(np.mean(w1_heur))
         else:

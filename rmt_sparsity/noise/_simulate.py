@@ -28,7 +28,7 @@ import numpy as np
 
 from .._checks import check_array, check_choice, check_int, check_real
 from .._rng import as_generator
-from ..theory._window import alpha_anisotropy, discount_factor
+from ..theory import alpha_anisotropy, discount_factor
 
 __all__ = ["NoiseSimulation", "simulate_sgd_noise", "extreme_ratio", "BACKENDS"]
 

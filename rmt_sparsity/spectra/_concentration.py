@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from .._checks import check_choice, check_int, check_probability, check_real
+from .._io import to_jsonable
 from .._rng import as_generator
 from ._basic import as_weight_matrix, gram_eigenvalues
 
@@ -41,6 +42,10 @@ _NOTES = {
 
 
 def _to_builtin(obj):
+    """Plain-Python copy of ``obj`` that keeps NaN floats (the records of ``spectra._analyze``).
+
+    The result dataclasses of this package use :func:`rmt_sparsity._io.to_jsonable` instead.
+    """
     if isinstance(obj, dict):
         return {str(k): _to_builtin(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
@@ -100,8 +105,8 @@ class Concentration:
     normalisation: str = "eigenvalues of W W^T / n (the ratio is normalisation-free)"
 
     def to_dict(self) -> dict:
-        """Plain-Python dict (JSON-serialisable)."""
-        return _to_builtin(asdict(self))
+        """Plain-Python dict (strict JSON: non-finite floats as strings, :func:`rmt_sparsity._io.to_jsonable`)."""
+        return to_jsonable(asdict(self))
 
 
 def _concentration_from_eigs(lam, shape, zero_tol, relative_to) -> Concentration:
@@ -251,17 +256,10 @@ class ConcentrationTest:
         return bool(self.band[0] <= self.observed.ratio <= self.band[1])
 
     def to_dict(self) -> dict:
-        """Plain-Python dict (JSON-serialisable)."""
-        d = _to_builtin(asdict(self))
+        """Plain-Python dict (strict JSON: non-finite floats as strings, :func:`rmt_sparsity._io.to_jsonable`)."""
+        d = to_jsonable(asdict(self))
         d["in_band"] = self.in_band
         return d
-
-
-def _ratio_limit(p, n) -> float:
-    c = min(p, n) / max(p, n)
-    if c >= 1.0:
-        return math.inf
-    return ((1.0 + math.sqrt(c)) / (1.0 - math.sqrt(c))) ** 2
 
 
 class _AnalyticRatioLaw:
@@ -308,21 +306,13 @@ class _AnalyticRatioLaw:
 _TW_FLOOR = -9.0
 
 
-def _tw_cdf(tw, x):
+def _tw_cdf(tw, x, *, upper=False):
+    """``tw.cdf(x)`` (``tw.sf(x)`` when ``upper``), set to 0 (1) below ``_TW_FLOOR``."""
     x = np.asarray(x, dtype=float)
-    out = np.zeros(x.shape)
+    out = np.full(x.shape, 1.0 if upper else 0.0)
     m = x > _TW_FLOOR
     if m.any():
-        out[m] = tw.cdf(x[m])
-    return out
-
-
-def _tw_sf(tw, x):
-    x = np.asarray(x, dtype=float)
-    out = np.ones(x.shape)
-    m = x > _TW_FLOOR
-    if m.any():
-        out[m] = tw.sf(x[m])
+        out[m] = (tw.sf if upper else tw.cdf)(x[m])
     return out
 
 
@@ -334,32 +324,6 @@ def _p_value(lower, upper, alternative):
     return min(1.0, 2.0 * min(lower, upper))
 
 
-def _sturm_counts(A, B2, x, pivmin):
-    """#eigenvalues < x[d] of the tridiagonal (A[d], sqrt(B2[d])) for every draw d (vectorised over draws).
-
-    LDL^T pivots q_0 = a_0 - x, q_i = (a_i - x) - b_{i-1}^2/q_{i-1}; a pivot smaller than
-    pivmin in modulus is replaced by -pivmin (LAPACK dstebz's safeguard).
-    """
-    q = A[:, 0] - x
-    q = np.where(np.abs(q) < pivmin, -pivmin, q)
-    cnt = (q < 0).astype(np.int64)
-    for i in range(1, A.shape[1]):
-        q = (A[:, i] - x) - B2[:, i - 1] / q
-        q = np.where(np.abs(q) < pivmin, -pivmin, q)
-        cnt += q < 0
-    return cnt
-
-
-def _kth_eigs(A, B2, k, lo, hi, pivmin, iters):
-    """The k[d]-th smallest eigenvalue (0-based) of each draw's tridiagonal, by bisection on Sturm counts."""
-    for _ in range(iters):
-        mid = 0.5 * (lo + hi)
-        above = _sturm_counts(A, B2, mid, pivmin) > k  # the k-th eigenvalue lies below mid
-        hi = np.where(above, mid, hi)
-        lo = np.where(above, lo, mid)
-    return 0.5 * (lo + hi)
-
-
 def _mc_null_ratios(p, n, zero_tol, relative_to, n_mc, rng):
     """Null eigenvalue ratios with the cut, from Dumitriu–Edelman tridiagonals (exact in law).
 
@@ -368,27 +332,23 @@ def _mc_null_ratios(p, n, zero_tol, relative_to, n_mc, rng):
     eigenvalues below it, then eigenvalues k and m-1 by bisection (vectorised over draws; 48 halvings
     of the Gershgorin interval: absolute error < 4e-15 x its width, far below the band's MC error).
     """
-    from ..ensembles import laguerre_tridiagonal
+    from ..ensembles import bisect_eigenvalues, count_below, laguerre_tridiagonal
 
     m = min(p, n)
     denom = p if relative_to == "mean_all" else m
     A = np.empty((n_mc, m))
-    B = np.zeros((n_mc, max(m - 1, 1)))
+    B = np.empty((n_mc, m - 1))
     for i in range(n_mc):
-        a, b = laguerre_tridiagonal(p, n, rng=rng)
-        A[i] = a
-        B[i, : m - 1] = b
-    B2 = B * B
-    pivmin = np.finfo(np.float64).tiny * max(1.0, float(B2.max()))
+        A[i], B[i] = laguerre_tridiagonal(p, n, rng=rng)
     thr = zero_tol * A.sum(axis=1) / denom
-    k = np.minimum(_sturm_counts(A, B2, thr, pivmin) if zero_tol > 0 else np.zeros(n_mc, np.int64), m - 1)
+    k = np.minimum(count_below(A, B, thr) if zero_tol > 0 else np.zeros(n_mc, np.int64), m - 1)
     rad = np.zeros((n_mc, m))
-    rad[:, :-1] += np.abs(B[:, : m - 1])
-    rad[:, 1:] += np.abs(B[:, : m - 1])
+    rad[:, :-1] += np.abs(B)
+    rad[:, 1:] += np.abs(B)
     lo = np.maximum((A - rad).min(axis=1), 0.0)
     hi = (A + rad).max(axis=1)
-    lam_max = _kth_eigs(A, B2, np.full(n_mc, m - 1), lo.copy(), hi.copy(), pivmin, 48)
-    lam_lo = _kth_eigs(A, B2, k, np.maximum(lo, thr), hi.copy(), pivmin, 48)
+    lam_max = bisect_eigenvalues(A, B, m - 1, lo, hi, iters=48)
+    lam_lo = bisect_eigenvalues(A, B, k, np.maximum(lo, thr), hi, iters=48)
     return lam_max / lam_lo
 
 
@@ -424,8 +384,8 @@ def concentration_vs_random(
 
     The cut is "active" when the null cut exceeds the 0.1 % quantile of the
     null :math:`\lambda_{\min}` (any positive cut at the hard edge); the
-    reflected soft-edge law is used while the lower edge lies at least
-    ``SOFT_EDGE_MIN_UNITS`` = 8 TW units from 0, as in :func:`rmt_sparsity.laws.edge_band`.
+    reflected soft-edge law is used where :func:`rmt_sparsity.laws.min_edge_method`
+    selects it (the lower edge at least 8 TW units from 0), as in :func:`rmt_sparsity.laws.edge_band`.
 
     Parameters
     ----------
@@ -469,21 +429,18 @@ def concentration_vs_random(
 
 
 def _concentration_test(obs, level, zero_tol, relative_to, alternative, n_mc, rng) -> ConcentrationTest:
-    from ..laws.edges import SOFT_EDGE_MIN_UNITS
+    from ..laws import MarchenkoPastur, TracyWidom, min_edge_method, soft_edge_params
 
     p, n = obs.shape
-
-    # null cut in units of WW^T/n with sigma^2 = 1: mean_all = 1, mean_nonzero = p/m
-    from ..laws import TracyWidom, soft_edge_params
-
     m = min(p, n)
+    # null cut in units of WW^T/n with sigma^2 = 1: mean_all = 1, mean_nonzero = p/m
     thr_null = zero_tol * (1.0 if relative_to == "mean_all" else p / m)
     mu_m, s_m = soft_edge_params(p, n, 1, "min")
     units = mu_m / s_m if p != n and s_m > 0 else 0.0
     if p == n:
         kind = "hard" if thr_null == 0.0 else None  # any positive cut is active at the hard edge
         q001 = 0.0
-    elif units >= SOFT_EDGE_MIN_UNITS:  # reflected soft edge (Ma 2012): 0.1 % quantile of lambda_min
+    elif min_edge_method(p, n, 1) == "soft_edge":  # reflected soft edge (Ma 2012): 0.1 % quantile of lambda_min
         q001 = (mu_m - s_m * float(TracyWidom(1).isf(1e-3))) / n
         kind = "soft" if thr_null < q001 else None
     else:  # near-square: neither edge law applies
@@ -520,7 +477,7 @@ def _concentration_test(obs, level, zero_tol, relative_to, alternative, n_mc, rn
         alternative=alternative,
         method=method,
         n_mc=draws,
-        limit=_ratio_limit(p, n),
+        limit=MarchenkoPastur(min(p, n) / max(p, n)).extreme_ratio(),
         level=level,
         details=details,
     )

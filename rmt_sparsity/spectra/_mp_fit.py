@@ -76,8 +76,9 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from .._checks import check_array, check_int, check_probability, check_real
+from .._io import to_jsonable
 from ._basic import as_weight_matrix, esd_distances, gram_eigenvalues
-from ._concentration import _to_builtin, _tw_sf
+from ._concentration import _tw_cdf
 
 __all__ = ["MPFit", "BBPOutlier", "fit_mp", "bbp_threshold", "bbp_outlier"]
 
@@ -128,7 +129,8 @@ class BBPOutlier:
     t: float
 
     def to_dict(self) -> dict:
-        return _to_builtin(asdict(self))
+        """Plain-Python dict (strict JSON: non-finite floats as strings, :func:`rmt_sparsity._io.to_jsonable`)."""
+        return to_jsonable(asdict(self))
 
 
 def _mp_resolvent_moments(w, c, nodes=2000):
@@ -138,7 +140,9 @@ def _mp_resolvent_moments(w, c, nodes=2000):
     integrand, so the midpoint rule converges geometrically (rate set by the distance of
     w from b); the atom 1 − 1/c at 0 (c > 1) is added exactly.
     """
-    a, b = (1.0 - math.sqrt(c)) ** 2, (1.0 + math.sqrt(c)) ** 2
+    from ..laws import MarchenkoPastur
+
+    a, b = MarchenkoPastur(c).edges
     mid, half = 0.5 * (a + b), 0.5 * (b - a)
     th = (np.arange(nodes) + 0.5) * (math.pi / nodes)
     x = mid + half * np.cos(th)
@@ -200,7 +204,9 @@ def bbp_outlier(theta, p, n, scale=1.0) -> BBPOutlier:
     c = p / n
     t = theta * theta / (n * scale)
     if t <= math.sqrt(c):
-        return BBPOutlier(theta, scale * (1.0 + math.sqrt(c)) ** 2, math.nan, False, t)
+        from ..laws import MarchenkoPastur
+
+        return BBPOutlier(theta, MarchenkoPastur(c, scale).edges[1], math.nan, False, t)
     return BBPOutlier(theta, scale * _bbp_location_unit(t, c), scale * _bbp_se_unit(t, c, p, n), True, t)
 
 
@@ -270,8 +276,8 @@ class MPFit:
     details: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        """Plain-Python dict (JSON-serialisable)."""
-        return _to_builtin(asdict(self))
+        """Plain-Python dict (strict JSON: non-finite floats as strings, :func:`rmt_sparsity._io.to_jsonable`)."""
+        return to_jsonable(asdict(self))
 
 
 def _scale_estimate(total, out_eigs, p, c, sigma2_init):
@@ -293,22 +299,17 @@ def _scale_estimate(total, out_eigs, p, c, sigma2_init):
     return s2, "trace with BBP outlier correction"
 
 
-def _johnstone(p, n):
-    """Johnstone's beta = 1 centring/scaling (vectorised; = laws.soft_edge_params(p, n, 1, "max"))."""
-    a = np.sqrt(np.asarray(n, dtype=float) - 1.0)
-    b = np.sqrt(np.asarray(p, dtype=float))
-    return (a + b) ** 2, (a + b) * (1.0 / a + 1.0 / b) ** (1.0 / 3.0)
-
-
 def _tw_pvalues(lams, p, n, sigma2, tau, tw):
     """Sequential Johnstone/TW1 p-values of the j-th largest eigenvalues lams[j] (module notes)."""
+    from ..laws import soft_edge_params
+
     j = np.arange(lams.size)
     pj, nj = (p - j, np.full(j.size, n)) if p <= n else (np.full(j.size, p), n - j)
-    mu, s = _johnstone(pj, nj)
+    mu, s = np.array([soft_edge_params(int(a), int(b), 1, "max") for a, b in zip(pj, nj)]).reshape(-1, 2).T
     y = n * lams / sigma2
     z = (y - mu) / s
     x, w = _gauss_hermite()
-    pv = _tw_sf(tw, z[:, None] + ((y / s) * tau)[:, None] * x[None, :]) @ w
+    pv = _tw_cdf(tw, z[:, None] + ((y / s) * tau)[:, None] * x[None, :], upper=True) @ w
     return z, np.clip(pv, 0.0, 1.0)
 
 
@@ -449,7 +450,7 @@ def _fit_mp(arr, n, alpha, level, max_spikes, lam):
             found = []
             next_pv = math.nan
             # candidates: eigenvalues above 0.8 x the bulk edge (below it z << 0 and p ~ 1)
-            n_cand = int(np.count_nonzero(desc[: max_spikes + 1] > 0.8 * sigma2 * (1.0 + math.sqrt(c_)) ** 2))
+            n_cand = int(np.count_nonzero(desc[: max_spikes + 1] > 0.8 * MarchenkoPastur(c_, sigma2).edges[1]))
             n_cand = max(1, n_cand)
             zs, pvs = _tw_pvalues(desc[:n_cand], p, n_, sigma2, tau, tw)
             for j in range(n_cand):

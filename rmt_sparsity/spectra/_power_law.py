@@ -45,8 +45,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from .._checks import check_array, check_int, check_probability, check_real
+from .._io import to_jsonable
 from .._rng import as_generator
-from ._concentration import _to_builtin
 
 __all__ = ["PowerLawFit", "fit_power_law"]
 
@@ -98,8 +98,8 @@ class PowerLawFit:
     details: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        """Plain-Python dict (JSON-serialisable)."""
-        return _to_builtin(asdict(self))
+        """Plain-Python dict (strict JSON: non-finite floats as strings, :func:`rmt_sparsity._io.to_jsonable`)."""
+        return to_jsonable(asdict(self))
 
 
 # ----------------------------------------------------------------------------- truncated exponential

@@ -155,7 +155,7 @@ def _law_params(law):
 @functools.lru_cache(maxsize=256)
 def _edge_band(p, n, beta, which, level, scale):
     """edge_band is deterministic (its Monte-Carlo fallback has a fixed seed): cache it for repeated assertions."""
-    from ..laws.edges import edge_band
+    from ..ensembles import edge_band
 
     return edge_band(p, n, beta, which=which, level=level, scale=scale)
 

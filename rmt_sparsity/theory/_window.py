@@ -14,6 +14,7 @@ in its code, cdgyp/sparsity ``codes/scripts/marchenko_pastur/mnist.py``).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -21,11 +22,14 @@ from .._checks import check_array, check_int, check_real
 
 __all__ = [
     "discount_factor",
+    "discount_window",
     "effective_window",
     "effective_ratio",
     "kish_effective_samples",
     "alpha_anisotropy",
     "predicted_alpha",
+    "HeuristicMP",
+    "heuristic_mp",
 ]
 
 
@@ -71,11 +75,65 @@ def discount_factor(lr, weight_decay) -> float:
     return 1.0 - prod
 
 
+def discount_window(r, theta=1e-3) -> float:
+    """The paper's effective window ``T_eff`` of a per-step discount ``r``.
+
+    .. math::
+
+        T_\\mathrm{eff} = \\left\\lceil \\frac{\\log(\\theta(1-r))}{\\log r} - 1 \\right\\rceil
+        \\quad (\\text{at least } 0;\\ \\infty \\text{ for } r = 1),
+
+    the smallest integer ``T >= 0`` with ``Σ_{j>T} r^j <= theta`` (see
+    :func:`effective_window`, which takes ``lr`` and ``weight_decay``).
+    Reference: arXiv 2309.03004.
+
+    Parameters
+    ----------
+    r : float
+        Discount per step, ``0 < r <= 1``.
+    theta : float, default 1e-3
+        Absolute tail threshold, in (0, 1).
+
+    Returns
+    -------
+    float
+        An integer-valued float, or ``math.inf`` for ``r = 1``.
+
+    Examples
+    --------
+    >>> discount_window(0.99)
+    1145.0
+    >>> discount_window(1.0)
+    inf
+    """
+    r = check_real("r", r, lo=0.0, hi=1.0, lo_open=True)
+    theta = check_real("theta", theta, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
+    return _window_from_r(r, theta)
+
+
 def _window_from_r(r: float, theta: float) -> float:
+    """:func:`discount_window` for validated arguments."""
     if r >= 1.0:
         return math.inf
     t = math.log(theta * (1.0 - r)) / math.log(r) - 1.0
     return float(max(0, math.ceil(t)))
+
+
+def _heuristic_ratio(p: int, batch: int, t: float, window: float) -> float:
+    """``c = p / (B · min(t, T_eff))``."""
+    return p / (batch * min(float(t), window))
+
+
+def _kish_from_r(batch: int, t: float, r: float) -> float:
+    """Kish effective samples of the discounted sum for a validated discount ``r`` (see :func:`kish_effective_samples`)."""
+    if r == 1.0:
+        return batch * t
+    limit = (1.0 + r) / (1.0 - r)
+    if math.isinf(t):
+        return batch * limit
+    # (1 - r^t)^2 / (1 - r^{2t}) = (1 - r^t)/(1 + r^t), computed without cancellation.
+    rt = math.exp(t * math.log(r))
+    return batch * limit * (1.0 - rt) / (1.0 + rt)
 
 
 def effective_window(lr, weight_decay, theta=1e-3) -> float:
@@ -169,7 +227,7 @@ def effective_ratio(p, batch, t, lr, weight_decay, theta=1e-3) -> float:
     batch = check_int("batch", batch, min=1)
     t = check_int("t", t, min=1)
     window = effective_window(lr, weight_decay, theta)
-    return p / (batch * min(float(t), window))
+    return _heuristic_ratio(p, batch, t, window)
 
 
 def kish_effective_samples(batch, t, lr, weight_decay) -> float:
@@ -212,15 +270,7 @@ def kish_effective_samples(batch, t, lr, weight_decay) -> float:
     t = check_real("t", t, lo=1.0, allow_inf=True)
     if math.isfinite(t) and t != math.floor(t):
         raise ValueError(f"t must be an integer number of steps >= 1 or inf; got {t!r}")
-    r = discount_factor(lr, weight_decay)
-    if r == 1.0:
-        return batch * t
-    limit = (1.0 + r) / (1.0 - r)
-    if math.isinf(t):
-        return batch * limit
-    # (1 - r^t)^2 / (1 - r^{2t}) = (1 - r^t)/(1 + r^t), computed without cancellation.
-    rt = math.exp(t * math.log(r))
-    return batch * limit * (1.0 - rt) / (1.0 + rt)
+    return _kish_from_r(batch, t, discount_factor(lr, weight_decay))
 
 
 def alpha_anisotropy(cov) -> tuple[float, float]:
@@ -299,3 +349,106 @@ def predicted_alpha(p, batch, t, lr, weight_decay) -> float:
     p = check_int("p", p, min=1)
     n_eff = kish_effective_samples(batch, t, lr, weight_decay)
     return 1.0 / (1.0 + p / n_eff)
+
+
+@dataclass(frozen=True)
+class HeuristicMP:
+    """The paper's heuristic MP prediction for the discounted covariance (see :func:`heuristic_mp`).
+
+    Attributes
+    ----------
+    ratio : float
+        ``c = p / (B · min(t, T_eff))``.
+    window : float
+        ``T_eff = ⌈log(θ(1-r))/log r - 1⌉`` (``inf`` for ``r = 1``).
+    eigenvalue_ratio : float
+        ``λ_max/λ_min`` of the non-zero eigenvalues of MP(c),
+        ``((1 + √c)/(1 - √c))²`` (:meth:`rmt_sparsity.laws.MarchenkoPastur.extreme_ratio`;
+        ``inf`` at ``c = 1``).
+    n_eff_kish : float
+        Kish effective samples ``B(1+r)/(1-r)·(1-r^t)/(1+r^t)`` (``B t`` for ``r = 1``).
+    dim, batch, steps : int
+    r, theta : float
+
+    Examples
+    --------
+    >>> h = heuristic_mp(100, 0.99, 3000)
+    >>> round(h.n_eff_kish, 6), h.window
+    (199.0, 1145.0)
+    """
+
+    ratio: float
+    window: float
+    eigenvalue_ratio: float
+    n_eff_kish: float
+    dim: int
+    batch: int
+    steps: int
+    r: float
+    theta: float
+
+    def law(self):
+        """``MarchenkoPastur(ratio)`` (scale 1)."""
+        from ..laws import MarchenkoPastur
+
+        return MarchenkoPastur(self.ratio)
+
+
+def heuristic_mp(dim, r, steps, batch=1, theta=1e-3) -> HeuristicMP:
+    """The paper's heuristic: ``aC_t`` follows MP with ratio ``c = p/(B·min(t, T_eff))``.
+
+    .. math::
+
+        T_\\mathrm{eff} = \\left\\lceil \\frac{\\log(\\theta(1-r))}{\\log r} - 1 \\right\\rceil,
+        \\qquad c = \\frac{p}{B \\min(t, T_\\mathrm{eff})},
+        \\qquad \\frac{\\lambda_{\\max}}{\\lambda_{\\min}} = \\Bigl(\\frac{1+\\sqrt c}{1-\\sqrt c}\\Bigr)^2.
+
+    **A heuristic, not a theorem**: the exact limit is
+    :func:`rmt_sparsity.laws.discounted` (a geometrically weighted sum is not an
+    unweighted one). Reference: arXiv 2309.03004.
+
+    Parameters
+    ----------
+    dim : int
+        Input dimension ``p``.
+    r : float
+        Discount per step, ``0 < r <= 1``.
+    steps : int
+        ``t >= 1``.
+    batch : int, default 1
+    theta : float, default 1e-3
+        Absolute tail threshold of ``T_eff``.
+
+    Returns
+    -------
+    HeuristicMP
+
+    Examples
+    --------
+    >>> h = heuristic_mp(100, 0.99, 3000)
+    >>> h.window, round(h.ratio, 6), round(h.eigenvalue_ratio, 2)
+    (1145.0, 0.087336, 3.38)
+    >>> from rmt_sparsity.laws import discounted
+    >>> round(discounted(100 / 3000, 0.99, 3000).ratio_of_edges(), 1)   # the exact law
+    20.0
+    """
+    from ..laws import MarchenkoPastur
+
+    dim = check_int("dim", dim, min=1)
+    r = check_real("r", r, lo=0.0, hi=1.0, lo_open=True)
+    steps = check_int("steps", steps, min=1)
+    batch = check_int("batch", batch, min=1)
+    theta = check_real("theta", theta, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
+    window = _window_from_r(r, theta)
+    c = _heuristic_ratio(dim, batch, steps, window)
+    return HeuristicMP(
+        ratio=c,
+        window=window,
+        eigenvalue_ratio=MarchenkoPastur(c).extreme_ratio(),
+        n_eff_kish=_kish_from_r(batch, float(steps), r),
+        dim=dim,
+        batch=batch,
+        steps=steps,
+        r=r,
+        theta=theta,
+    )
