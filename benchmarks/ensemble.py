@@ -87,7 +87,7 @@ def run(widths=(128, 512), ks=(1, 4, 16, 64), depth=2, d_in=64, batch=128, steps
     import numpy as np
 
     from rmt_sparsity.nn import MLP, gaussian_mixture
-    from rmt_sparsity.nn._ensemble import _cached_programs
+    from rmt_sparsity.nn._train import _cached_programs
 
     dev = jax.devices()[0]
     device = f"{dev.platform}: {getattr(dev, 'device_kind', str(dev))}"
