@@ -1,4 +1,4 @@
-"""Benchmark of vectorised ensembles (issue 15): model-steps/s of K members in one program vs K sequential runs.
+"""Benchmark of vectorised ensembles: model-steps/s of K members in one program vs K sequential runs.
 
 Model: :class:`rmt_sparsity.nn.MLP` (pre-LN ReLU, ``--depth`` key layers of width
 ``--widths``), d_in = 64, 10 classes, MSE, AdamW, batch ``--batch``, relative
@@ -20,7 +20,7 @@ separately). A last table times the user-level calls end to end: K calls of
 :func:`rmt_sparsity.nn.train` against one :func:`rmt_sparsity.nn.train_ensemble`
 (width 128, probes and evaluations every 20 steps; both compiled first), which
 adds the per-call overheads (validation, initialisation, evaluation, probes)
-that the ensemble shares. The device name is printed. Goals of the issue: >= 1.5x at K = 16,
+that the ensemble shares. The device name is printed. Targets: >= 1.5x at K = 16,
 width 128 on 2 CPU cores; >= 30x model-steps/s at K = 64 over K = 1 on a GPU.
 
 Usage::

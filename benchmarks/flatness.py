@@ -1,4 +1,4 @@
-"""Benchmark of the flatness measures (issue 9): cost in gradient-equivalents.
+"""Benchmark of the flatness measures: cost in gradient-equivalents.
 
 On a ReLU MLP with 4 hidden layers of width 512 (d_in = 128, d_out = 10, biases;
 ~0.86 M parameters; ReLU written ``jnp.maximum(h, 0)`` so that every method
@@ -17,7 +17,7 @@ and interleaved round by round:
 
 Each figure is the median wall time over ``--repeats`` rounds divided by the
 median gradient time (steady state: every function is compiled and warmed up
-first; compile times are reported separately). The goal of the issue is
+first; compile times are reported separately). The target is
 Hutchinson with 20 probes in at most 30 gradient-equivalents.
 
 XLA's CPU thread pool is pinned to ``--threads`` (default 1) through

@@ -1,4 +1,4 @@
-"""Benchmark of the training loop (issue 8): steps/s, scan loop against a per-step Python loop.
+"""Benchmark of the training loop: steps/s, scan loop against a per-step Python loop.
 
 Model: :class:`rmt_sparsity.nn.MLP` with 4 hidden layers of width 512 (``depth=4,
 width=512``, pre-LN, ReLU), d_in = 128, 10 classes, MSE, AdamW, batch 128, on a
@@ -16,8 +16,8 @@ optimiser steps done by
 
 and reports the median steps/s of each and the median over rounds of the
 paired ratio (loop time / scan time, order alternated each round so that a
-drifting machine load cancels). Goals of
-the issue: scan >= loop on CPU; scan >= 10x loop on a GPU. Compilation is
+drifting machine load cancels). Targets:
+scan >= loop on CPU; scan >= 10x loop on a GPU. Compilation is
 excluded (reported separately). The device name is printed.
 
 Usage::

@@ -5,13 +5,10 @@ mean), so :math:`\\eta_t = \\partial L_t/\\partial h_t` and the thresholds
 :math:`\\tau` do not depend on the batch size. The sparsity fractions are the
 formulas of :mod:`rmt_sparsity.metrics.formulas`, evaluated with ``jax.numpy``.
 
-The training loop (:func:`rmt_sparsity.nn.train`) records probes through hooks:
-:func:`probe_hook` (the probes of :func:`compute_probes`) and
-:func:`flatness_hook` (Hessian trace and top eigenvalue). A hook is called at
-every evaluation as ``hook(params, step, batch, keys, *, stacked)`` and returns
-``{name: value}``: with ``stacked=False``, ``params`` is one member's
-parameters and ``keys`` its key; with ``stacked=True`` every leaf of ``params``
-and ``keys`` has a leading member axis, and every value has that axis too.
+The training loop records them through hooks (the protocol is in
+:func:`rmt_sparsity.nn.train`): :func:`probe_hook` (the probes of
+:func:`compute_probes`) and :func:`flatness_hook` (Hessian trace and top
+eigenvalue).
 """
 
 from __future__ import annotations

@@ -8,13 +8,12 @@
   ``optax.inject_hyperparams``) -- is an *array*, never a constant baked into
   the trace.
 * :class:`TrainConfig` holds the settings of a run.
-* The loop runs ``steps / eval_every`` compiled chunks and records the test
-  loss and whatever its *hooks* return after each (see
-  :mod:`rmt_sparsity.nn._probes` for the hook protocol). One member runs
+* The loop runs ``steps / eval_every`` compiled chunks and after each records
+  the test loss and what its *hooks* return. One member runs
   ``jit(scan(step))``; several run the same step function as
-  ``jit(vmap(scan(step)))``, in groups sized to a memory budget.
-* :func:`train` is the K = 1 case and :func:`train_ensemble` the general one;
-  both pass the standard hooks (the probes, and flatness measures on request).
+  ``jit(vmap(scan(step)))``, in groups sized to a memory budget. The loop knows
+  nothing of probes or flatness: :func:`train` (K = 1) and
+  :func:`train_ensemble` (any K) pass them in as hooks, with the caller's own.
 """
 
 from __future__ import annotations
@@ -746,8 +745,15 @@ def _run_group(plan, progs, members, size, *, hp_all, arrays, time_chunks, hooks
         add("train_loss", train_loss)
         add("test_loss", te_loss)
         add("test_accuracy", te_acc)
-        for hook in hooks:
+        recorded = {"step", "train_loss", "test_loss", "test_accuracy"}
+        for j, hook in enumerate(hooks):
             for k, v in hook(state["params"], t, probe_batch, hook_keys, stacked=stacked).items():
+                if k in recorded:
+                    raise ValueError(f"hook {j} returned {k!r}, a name another record already uses")
+                if np.size(v) != size:
+                    raise ValueError(f"hook {j} returned {np.size(v)} values for {k!r}; "
+                                     f"expected {size} ({'one per member of the group' if stacked else 'one'})")
+                recorded.add(k)
                 add(k, v)
 
     record(state, np.full(c, np.nan))
@@ -768,6 +774,15 @@ def _run_group(plan, progs, members, size, *, hp_all, arrays, time_chunks, hooks
     return state, {k: np.stack(v, axis=1) for k, v in history.items()}
 
 
+def _check_hooks(hooks) -> list:
+    if callable(hooks) or not isinstance(hooks, Sequence):
+        raise TypeError(f"hooks must be a sequence of callables hook(params, step, batch, keys, *, stacked); got {type(hooks).__name__}")
+    for j, h in enumerate(hooks):
+        if not callable(h):
+            raise TypeError(f"hooks[{j}] must be callable; got {type(h).__name__}")
+    return list(hooks)
+
+
 def _standard_hooks(plan: _Plan) -> list:
     """The probes (``config.probes``) and the flatness measures (``config.flatness``), as loop hooks."""
     cfg, n_classes = plan.config, plan.data.n_classes
@@ -782,7 +797,7 @@ def _standard_hooks(plan: _Plan) -> list:
 # ============================================================================= entry points
 
 
-def train(model: MLP, data: Dataset, optimizer=None, *, key, params=None, config=None, **settings) -> TrainResult:
+def train(model: MLP, data: Dataset, optimizer=None, *, key, params=None, config=None, hooks=(), **settings) -> TrainResult:
     r"""Train ``model`` on ``data``: jit + ``lax.scan`` chunks, probes every ``eval_every`` steps.
 
     Parameters
@@ -797,6 +812,15 @@ def train(model: MLP, data: Dataset, optimizer=None, *, key, params=None, config
         Starting parameters (e.g. for finetuning); default ``model.init``.
     config : TrainConfig, optional
         The settings; ``optimizer`` and ``settings`` override its fields.
+    hooks : sequence of callables, optional
+        Extra records, called at every evaluation after the probes (``probes=True``)
+        and the flatness measures (``flatness=...``), which are hooks of the same
+        kind: ``hook(params, step, batch, keys, *, stacked) -> {name: value}``,
+        with ``batch`` the probe batch ``(x, y)``. With ``stacked=False``,
+        ``params`` and ``keys`` are one member's and each value a scalar; with
+        ``stacked=True`` (a vmapped group of members) every leaf and ``keys`` carry a
+        leading member axis and each value has one entry per member. Names must
+        not repeat those of other records.
     **settings
         Fields of :class:`TrainConfig`: ``steps`` (required unless ``config`` is
         given), ``eval_every``, ``batch_size``, ``loss``, ``lr``,
@@ -823,18 +847,29 @@ def train(model: MLP, data: Dataset, optimizer=None, *, key, params=None, config
     ...             steps=20, eval_every=10, batch_size=16, quiet=True)
     >>> res.history["step"].tolist(), bool(res.history["test_accuracy"][-1] > 0.5)
     ([0, 10, 20], True)
+
+    A hook adds a record (here the squared norm of the first key matrix):
+
+    >>> norm = lambda params, step, batch, keys, *, stacked: {"w0_sq": (params["layer0"]["w"] ** 2).sum((-2, -1))}
+    >>> res = train(MLP(d_in=4, d_out=2, width=8, depth=1), ds, key=jax.random.key(0), steps=20, eval_every=10,
+    ...             batch_size=16, probes=False, hooks=[norm], quiet=True)
+    >>> sorted(res.history), res.history["w0_sq"].shape
+    (['step', 'test_accuracy', 'test_loss', 'train_loss', 'w0_sq'], (3,))
     """
     cfg = _make_config("train", config, optimizer, settings)
+    hooks = _check_hooks(hooks)
     if not isinstance(model, MLP):
         raise TypeError(f"model must be an rmt_sparsity.nn.MLP; got {type(model).__name__}")
     key = check_key("key", key)
     if not jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
         key = jax.random.wrap_key_data(jnp.asarray(key))
     plan = _plan(model, data, cfg, key[None], params, single=True)
-    return _fit(plan, _standard_hooks(plan)).member(0)
+    return _fit(plan, _standard_hooks(plan) + hooks).member(0)
 
 
-def train_ensemble(model, data: Dataset, optimizer=None, *, keys, params=None, config=None, **settings) -> EnsembleResult:
+def train_ensemble(
+    model, data: Dataset, optimizer=None, *, keys, params=None, config=None, hooks=(), **settings
+) -> EnsembleResult:
     r"""Train K models at once: one ``jit(vmap(scan(step)))`` program over the members.
 
     Member :math:`k` is the run ``train(model, data, optimizer, key=keys[k],
@@ -861,6 +896,8 @@ def train_ensemble(model, data: Dataset, optimizer=None, *, keys, params=None, c
         One model's parameters (every member starts there) or a stack with leading axis K.
     config : TrainConfig, optional
         The settings; ``optimizer`` and ``settings`` override its fields.
+    hooks : sequence of callables, optional
+        Extra records, as in :func:`train`.
     **settings
         Fields of :class:`TrainConfig`, as in :func:`train`. ``lr``,
         ``weight_decay``, ``sigma``, ``noise_ratio`` and ``cov_discount`` take a
@@ -907,5 +944,6 @@ def train_ensemble(model, data: Dataset, optimizer=None, *, keys, params=None, c
     (3, (3, 3), (3, 8, 4))
     """
     cfg = _make_config("train_ensemble", config, optimizer, settings)
+    hooks = _check_hooks(hooks)
     plan = _plan(model, data, cfg, check_keys("keys", keys), params, single=False)
-    return _fit(plan, _standard_hooks(plan))
+    return _fit(plan, _standard_hooks(plan) + hooks)
