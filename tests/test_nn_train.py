@@ -180,6 +180,8 @@ def test_train_config_checks_its_fields():
         TrainConfig(steps=1, optimizer=None)
     with pytest.raises(ValueError, match="flatness measure must be one of"):
         TrainConfig(steps=1, flatness={"measures": ["sam"]})
+    with pytest.raises(TypeError, match="track_covariance must be a bool; got 1"):
+        TrainConfig(steps=1, track_covariance=1)
     with pytest.raises(dataclasses.FrozenInstanceError):
         cfg.steps = 3
     m = MLP(d_in=4, d_out=3, width=8, depth=1)

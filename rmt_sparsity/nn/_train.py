@@ -189,8 +189,11 @@ class TrainConfig:
         else:
             raise TypeError(f"optimizer must be one of {OPTIMIZERS} or an optax.GradientTransformation; got {self.optimizer!r}")
         set_("probe_size", check_int("probe_size", self.probe_size, min=1))
-        if not isinstance(self.probes, bool):
-            raise TypeError(f"probes must be a bool; got {self.probes!r}")
+        for name in ("probes", "track_covariance"):
+            if not isinstance(getattr(self, name), bool):
+                raise TypeError(f"{name} must be a bool; got {getattr(self, name)!r}")
+        if self.quiet is not None and not isinstance(self.quiet, bool):
+            raise TypeError(f"quiet must be None or a bool; got {self.quiet!r}")
         set_("flatness", check_flatness(self.flatness))
         if self.max_memory_bytes is not None:
             set_("max_memory_bytes", check_int("max_memory_bytes", self.max_memory_bytes, min=1))
