@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -93,9 +94,10 @@ def run(widths=(128, 512), ks=(1, 4, 16, 64), depth=2, d_in=64, batch=128, steps
     device = f"{dev.platform}: {getattr(dev, 'device_kind', str(dev))}"
     ds = gaussian_mixture(n_train=4096, n_test=16, d=d_in, n_classes=10, rng=seed)
     x, y = jnp.asarray(ds.x_train), jnp.asarray(ds.y_train)
-    out = {"device": device, "depth": depth, "d_in": d_in, "batch": batch, "steps": steps, "repeats": repeats, "widths": {}}
+    out = {"device": device, "depth": depth, "d_in": d_in, "batch": batch, "steps": steps, "repeats": repeats,
+           "load_average_at_start": os.getloadavg(), "widths": {}}
     if not quiet:
-        print(f"device: {device}")
+        print(f"device: {device}; load average (1, 5, 15 min): {out['load_average_at_start']}")
         print(f"{depth} x width pre-LN ReLU MLP, d_in {d_in}, AdamW, batch {batch}, relative weight noise; "
               f"{steps} steps per timing, median of {repeats} rounds")
     for width in widths:
