@@ -1,4 +1,4 @@
-"""Benchmark of vectorised ensembles (issue 15): model-steps/s of K members in one program vs K sequential runs.
+"""Benchmark of vectorised ensembles: model-steps/s of K members in one program vs K sequential runs.
 
 Model: :class:`rmt_sparsity.nn.MLP` (pre-LN ReLU, ``--depth`` key layers of width
 ``--widths``), d_in = 64, 10 classes, MSE, AdamW, batch ``--batch``, relative
@@ -20,7 +20,7 @@ separately). A last table times the user-level calls end to end: K calls of
 :func:`rmt_sparsity.nn.train` against one :func:`rmt_sparsity.nn.train_ensemble`
 (width 128, probes and evaluations every 20 steps; both compiled first), which
 adds the per-call overheads (validation, initialisation, evaluation, probes)
-that the ensemble shares. The device name is printed. Goals of the issue: >= 1.5x at K = 16,
+that the ensemble shares. The device name is printed. Targets: >= 1.5x at K = 16,
 width 128 on 2 CPU cores; >= 30x model-steps/s at K = 64 over K = 1 on a GPU.
 
 Usage::
@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -87,15 +88,16 @@ def run(widths=(128, 512), ks=(1, 4, 16, 64), depth=2, d_in=64, batch=128, steps
     import numpy as np
 
     from rmt_sparsity.nn import MLP, gaussian_mixture
-    from rmt_sparsity.nn._ensemble import _cached_programs
+    from rmt_sparsity.nn._train import _cached_programs
 
     dev = jax.devices()[0]
     device = f"{dev.platform}: {getattr(dev, 'device_kind', str(dev))}"
     ds = gaussian_mixture(n_train=4096, n_test=16, d=d_in, n_classes=10, rng=seed)
     x, y = jnp.asarray(ds.x_train), jnp.asarray(ds.y_train)
-    out = {"device": device, "depth": depth, "d_in": d_in, "batch": batch, "steps": steps, "repeats": repeats, "widths": {}}
+    out = {"device": device, "depth": depth, "d_in": d_in, "batch": batch, "steps": steps, "repeats": repeats,
+           "load_average_at_start": os.getloadavg(), "widths": {}}
     if not quiet:
-        print(f"device: {device}")
+        print(f"device: {device}; load average (1, 5, 15 min): {out['load_average_at_start']}")
         print(f"{depth} x width pre-LN ReLU MLP, d_in {d_in}, AdamW, batch {batch}, relative weight noise; "
               f"{steps} steps per timing, median of {repeats} rounds")
     for width in widths:

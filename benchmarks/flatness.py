@@ -1,4 +1,4 @@
-"""Benchmark of the flatness measures (issue 9): cost in gradient-equivalents.
+"""Benchmark of the flatness measures: cost in gradient-equivalents.
 
 On a ReLU MLP with 4 hidden layers of width 512 (d_in = 128, d_out = 10, biases;
 ~0.86 M parameters; ReLU written ``jnp.maximum(h, 0)`` so that every method
@@ -17,7 +17,7 @@ and interleaved round by round:
 
 Each figure is the median wall time over ``--repeats`` rounds divided by the
 median gradient time (steady state: every function is compiled and warmed up
-first; compile times are reported separately). The goal of the issue is
+first; compile times are reported separately). The target is
 Hutchinson with 20 probes in at most 30 gradient-equivalents.
 
 XLA's CPU thread pool is pinned to ``--threads`` (default 1) through
@@ -130,6 +130,7 @@ def run(width=512, depth=4, d_in=128, d_out=10, batch=256, probes=20, iters=20, 
         "threads": threads if pinned else "unpinned (jax imported before the benchmark)",
         "device": str(jax.devices()[0]),
         "repeats": repeats,
+        "load_average": os.getloadavg(),
         "median_s": med,
         "gradient_equivalents": {k: v / g for k, v in med.items()},
         "compile_and_first_call_s": compile_s,
@@ -141,7 +142,7 @@ def run(width=512, depth=4, d_in=128, d_out=10, batch=256, probes=20, iters=20, 
     out["goal_met"] = {"hvp (default)": bool(h <= 30.0), "forward": bool(hf <= 30.0), "taylor": bool(ht <= 30.0)}
     if not quiet:
         print(f"{out['model']}: n = {out['n_params']:,} parameters, batch {batch}, threads {out['threads']}, "
-              f"{out['device']}, median of {repeats}")
+              f"{out['device']}, median of {repeats}; load average (1, 5, 15 min): {out['load_average']}")
         print(f"{'measure':45s} {'median ms':>10s} {'grad-equiv':>11s} {'compile s':>10s}")
         for k in cases:
             print(f"{k:45s} {1e3 * med[k]:10.2f} {med[k] / g:11.2f} {compile_s[k]:10.2f}")

@@ -1,4 +1,4 @@
-"""Benchmark of the training loop (issue 8): steps/s, scan loop against a per-step Python loop.
+"""Benchmark of the training loop: steps/s, scan loop against a per-step Python loop.
 
 Model: :class:`rmt_sparsity.nn.MLP` with 4 hidden layers of width 512 (``depth=4,
 width=512``, pre-LN, ReLU), d_in = 128, 10 classes, MSE, AdamW, batch 128, on a
@@ -16,8 +16,8 @@ optimiser steps done by
 
 and reports the median steps/s of each and the median over rounds of the
 paired ratio (loop time / scan time, order alternated each round so that a
-drifting machine load cancels). Goals of
-the issue: scan >= loop on CPU; scan >= 10x loop on a GPU. Compilation is
+drifting machine load cancels). Targets:
+scan >= loop on CPU; scan >= 10x loop on a GPU. Compilation is
 excluded (reported separately). The device name is printed.
 
 Usage::
@@ -102,7 +102,7 @@ def run(width=512, depth=4, d_in=128, batch=128, chunk=20, repeats=15, threads=N
 
     n_params = sum(int(v.size) for v in jax.tree_util.tree_leaves(prepared["plain"][1]["params"]))
     out = {"device": device, "model": f"{depth} x {width} pre-LN ReLU MLP, d_in {d_in}", "n_params": n_params,
-           "batch": batch, "chunk": chunk, "repeats": repeats, "arms": {}}
+           "batch": batch, "chunk": chunk, "repeats": repeats, "load_average": os.getloadavg(), "arms": {}}
     for name in arms:
         scan = chunk / statistics.median(times[name]["scan"])
         loop = chunk / statistics.median(times[name]["loop"])
@@ -113,7 +113,7 @@ def run(width=512, depth=4, d_in=128, batch=128, chunk=20, repeats=15, threads=N
     for name in arms:
         out["arms"][name]["scan_vs_plain"] = out["arms"][name]["scan_steps_per_s"] / plain
     if not quiet:
-        print(f"device: {device}")
+        print(f"device: {device}; load average (1, 5, 15 min): {out['load_average']}")
         print(f"{out['model']}: {n_params:,} parameters, batch {batch}, {chunk} steps per timing, median of {repeats}")
         print(f"{'arm':15s} {'scan steps/s':>13s} {'loop steps/s':>13s} {'scan/loop':>10s} {'vs plain':>9s} {'compile s':>10s}")
         for name, r in out["arms"].items():

@@ -71,7 +71,7 @@ params = res.params
 print(f"test accuracy {hist['test_accuracy'][-1]:.3f}, test loss {hist['test_loss'][-1]:.4f}")
 print("zero fraction over training:", np.round(hist["layer0.zero_fraction"], 3))
 print("gradient sparsity at the end:",
-      {tau: round(float(hist[f"layer0.grad_sparsity@{tau}"][-1]), 3) for tau in rs.nn.GRAD_TAUS})
+      {tau: round(float(hist[f"layer0.grad_sparsity@{tau}"][-1]), 3) for tau in rs.metrics.GRADIENT_SPARSITY_TAUS})
 
 # %% [markdown]
 # ## 2. Fractions, dormant neurons and CETT on the test set

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -25,6 +25,8 @@ __all__ = [
     "check_array",
     "check_probability",
     "check_finite_array",
+    "check_key",
+    "check_keys",
 ]
 
 
@@ -202,3 +204,98 @@ def check_array(
 def check_finite_array(name: str, value, **kwargs) -> np.ndarray:
     """Shorthand for :func:`check_array` with ``finite=True``."""
     return check_array(name, value, finite=True, **kwargs)
+
+
+def check_key(name: str, value):
+    """Return ``value`` if it is one JAX PRNG key, or raise.
+
+    Accepted: a typed key (``jax.random.key(seed)``, shape ``()``) or a raw
+    legacy key (``jax.random.PRNGKey(seed)``: uint32, shape ``(2,)``), concrete
+    or traced (under ``jax.jit``/``jax.vmap`` the dtype and shape are still
+    known, so the same rule applies). The key is returned unchanged. JAX is
+    imported only when this function runs, so importing this module stays light.
+
+    Examples
+    --------
+    >>> import jax
+    >>> check_key("key", jax.random.key(0)).shape
+    ()
+    >>> check_key("key", 0)
+    Traceback (most recent call last):
+    ...
+    TypeError: key must be a JAX PRNG key (jax.random.key(seed)); got int
+    >>> check_key("key", jax.random.split(jax.random.key(0), 2))
+    Traceback (most recent call last):
+    ...
+    ValueError: key must be a single PRNG key; got a key array of shape (2,)
+    """
+    import jax
+    import jax.numpy as jnp
+
+    if not isinstance(value, (jax.Array, np.ndarray)):
+        raise TypeError(f"{name} must be a JAX PRNG key (jax.random.key(seed)); got {type(value).__name__}")
+    if jnp.issubdtype(value.dtype, jax.dtypes.prng_key):
+        if value.shape != ():
+            raise ValueError(f"{name} must be a single PRNG key; got a key array of shape {value.shape}")
+        return value
+    if value.dtype != np.uint32 or value.shape != (2,):
+        raise TypeError(
+            f"{name} must be a JAX PRNG key (jax.random.key(seed)); got {type(value).__name__} "
+            f"of dtype {value.dtype} and shape {value.shape}"
+        )
+    return value
+
+
+def check_keys(name: str, value):
+    """Return ``value`` as a typed JAX PRNG key array of shape ``(K,)``, K >= 1, or raise.
+
+    Accepted: a typed key array of shape ``(K,)`` (``jax.random.split(key, K)``),
+    raw uint32 keys of shape ``(K, 2)``, or a sequence of K single keys (each as
+    in :func:`check_key`). JAX is imported only when this function runs.
+
+    Examples
+    --------
+    >>> import jax
+    >>> check_keys("keys", [jax.random.key(0), jax.random.key(1)]).shape
+    (2,)
+    >>> check_keys("keys", [])
+    Traceback (most recent call last):
+    ...
+    ValueError: keys must hold at least one PRNG key (K >= 1); got an empty sequence
+    """
+    import jax
+    import jax.numpy as jnp
+
+    if isinstance(value, (jax.Array, np.ndarray)):
+        if isinstance(value, jax.Array) and jnp.issubdtype(value.dtype, jax.dtypes.prng_key):
+            if value.ndim != 1:
+                raise ValueError(
+                    f"{name} must be a 1-D array of K PRNG keys (e.g. jax.random.split(key, K)); got shape {value.shape}"
+                )
+            typed = value
+        else:
+            if value.dtype != np.uint32 or value.ndim != 2 or value.shape[1] != 2:
+                if value.dtype == np.uint32 and value.shape == (2,):
+                    raise ValueError(
+                        f"{name} holds a single raw PRNG key of shape (2,); pass {name}=[key] or jax.random.split(key, K)"
+                    )
+                raise TypeError(
+                    f"{name} must be K JAX PRNG keys: a key array of shape (K,), raw keys of shape (K, 2) "
+                    f"and dtype uint32, or a list of keys; got dtype {value.dtype} and shape {value.shape}"
+                )
+            typed = jax.random.wrap_key_data(jnp.asarray(value))
+    elif isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
+        if len(value) == 0:
+            raise ValueError(f"{name} must hold at least one PRNG key (K >= 1); got an empty sequence")
+        data = []
+        for i, k in enumerate(value):
+            k = check_key(f"{name}[{i}]", k)
+            data.append(jax.random.key_data(k) if jnp.issubdtype(k.dtype, jax.dtypes.prng_key) else jnp.asarray(k))
+        typed = jax.random.wrap_key_data(jnp.stack(data))
+    else:
+        raise TypeError(
+            f"{name} must be K JAX PRNG keys (jax.random.split(key, K), or a list of keys); got {type(value).__name__}"
+        )
+    if typed.shape[0] == 0:
+        raise ValueError(f"{name} must hold at least one PRNG key (K >= 1); got K = 0")
+    return typed

@@ -55,3 +55,57 @@ def test_check_array():
         check_array("W", [np.nan, np.inf, 1.0])
     with pytest.raises(TypeError, match="W must hold real numbers"):
         check_array("W", ["a", "b"])
+
+
+def test_checks_module_does_not_import_jax():
+    import subprocess
+    import sys
+
+    code = "import sys, rmt_sparsity._checks; print(any(m == 'jax' or m.startswith('jax.') for m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.strip()
+    assert out == "False"
+
+
+def test_check_key():
+    import jax
+
+    from rmt_sparsity._checks import check_key
+
+    typed, raw = jax.random.key(0), jax.random.PRNGKey(0)
+    assert check_key("key", typed) is typed and check_key("key", raw) is raw
+    assert check_key("key", np.asarray(raw)).shape == (2,)  # raw key data as NumPy
+    for bad, msg in ((None, "got NoneType"), (0, "got int"), (np.zeros(2), "got ndarray of dtype float64 and shape")):
+        with pytest.raises(TypeError, match=r"key must be a JAX PRNG key \(jax.random.key\(seed\)\); " + msg):
+            check_key("key", bad)
+    with pytest.raises(ValueError, match=r"k must be a single PRNG key; got a key array of shape \(3,\)"):
+        check_key("k", jax.random.split(typed, 3))
+    # traced keys: the dtype and shape are known under jit and vmap, so the same rule applies
+    assert jax.jit(lambda k: jax.random.normal(check_key("key", k)))(typed) == jax.random.normal(typed)
+    jax.vmap(lambda k: check_key("key", k))(jax.random.split(typed, 2))
+    with pytest.raises(ValueError, match="single PRNG key"):
+        jax.jit(lambda k: check_key("key", k))(jax.random.split(typed, 2))
+
+
+def test_check_keys():
+    import jax
+
+    from rmt_sparsity._checks import check_keys
+
+    split = jax.random.split(jax.random.key(0), 3)
+    data = jax.random.key_data(split)
+    for keys in (split, np.asarray(data), list(split), [jax.random.PRNGKey(1), jax.random.key(2)]):
+        out = check_keys("keys", keys)
+        assert jax.dtypes.issubdtype(out.dtype, jax.dtypes.prng_key) and out.ndim == 1
+    np.testing.assert_array_equal(jax.random.key_data(check_keys("keys", np.asarray(data))), data)
+    with pytest.raises(ValueError, match="at least one PRNG key"):
+        check_keys("keys", [])
+    with pytest.raises(ValueError, match="K = 0"):
+        check_keys("keys", jax.random.split(jax.random.key(0), 0))
+    with pytest.raises(ValueError, match="single raw PRNG key"):
+        check_keys("keys", jax.random.PRNGKey(0))
+    with pytest.raises(ValueError, match="1-D array of K PRNG keys"):
+        check_keys("keys", jax.random.key(0))
+    with pytest.raises(TypeError, match=r"keys\[1\] must be a JAX PRNG key"):
+        check_keys("keys", [jax.random.key(0), 3])
+    with pytest.raises(TypeError, match="keys must be K JAX PRNG keys"):
+        check_keys("keys", 7)

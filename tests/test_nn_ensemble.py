@@ -13,6 +13,7 @@ divergence (a wrong key, sigma or learning rate changes results at O(1e-2)).
 """
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
@@ -80,6 +81,23 @@ def test_member_equals_single_run_float64():
         ens = train_ensemble(M, DS, keys=keys, sigma=SIGMA, lr=LR, weight_decay=WD, **KW)
         assert ens.members_per_run == 3 and ens.params["head"]["w"].dtype == np.float64
         _compare(ens, tol=1e-12)  # float64: see the module docstring
+
+
+def test_hooks_see_stacked_groups_and_padding_is_dropped():
+    calls = []
+
+    def hook(params, step, batch, keys, *, stacked):
+        calls.append((step, stacked, keys.shape))
+        return {"w0_sq": jnp.sum(params["layer0"]["w"] ** 2, axis=(-2, -1)), "key0": jax.random.key_data(keys)[..., 0]}
+
+    keys = [jax.random.key(s) for s in SEEDS]
+    ens = train_ensemble(M, DS, keys=keys, sigma=SIGMA, probes=False, max_memory_bytes=_budget_for(2), hooks=[hook],
+                         **dict(KW, steps=4, eval_every=2))
+    # two groups of two members (the second padded with a copy of member 2), three evaluations each
+    assert ens.members_per_run == 2 and calls == [(t, True, (2,)) for t in (0, 2, 4)] * 2
+    np.testing.assert_allclose(ens.history["w0_sq"][:, -1], np.sum(np.asarray(ens.params["layer0"]["w"]) ** 2, axis=(1, 2)),
+                               rtol=1e-6)  # float32 sums of 32 squares, in two orders
+    np.testing.assert_array_equal(ens.history["key0"][:, 0], [int(jax.random.key_data(k)[0]) for k in keys])
 
 
 def _exp_build(config):

@@ -1,12 +1,23 @@
 """Training loop: determinism, scan vs step loop, constraints after every step, covariance, bad input."""
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
 
-from rmt_sparsity.nn import MLP, Dataset, gaussian_mixture, make_optimizer, make_trainer, teacher_student, train
+from rmt_sparsity.nn import (
+    MLP,
+    Dataset,
+    TrainConfig,
+    gaussian_mixture,
+    make_optimizer,
+    make_trainer,
+    teacher_student,
+    train,
+)
 
 DS = gaussian_mixture(n_train=64, n_test=32, d=4, n_classes=3, rng=0)
 HP = {"sigma": jnp.float32(0.05), "noise_ratio": jnp.float32(0.1), "cov_discount": jnp.float32(1)}
@@ -135,3 +146,71 @@ def test_bad_input_raises_before_tracing():
         train(m, DS, optax.sgd(0.1), key=k, steps=2, lr=0.1)
     with pytest.raises(ValueError, match="finite"):
         Dataset(np.array([[np.nan, 1.0]]), np.array([0]), np.zeros((1, 2)), np.array([1]), 2)
+
+
+def test_config_object_equals_keywords_and_keywords_override_it():
+    m = MLP(d_in=4, d_out=3, width=8, depth=1)
+    kw = dict(steps=6, eval_every=3, batch_size=8, sigma=0.05, relative=True, probe_size=16, quiet=True)
+    a = train(m, DS, "sgd", key=jax.random.key(0), lr=0.1, **kw)
+    b = train(m, DS, key=jax.random.key(0), config=TrainConfig(optimizer="sgd", lr=0.1, **kw))
+    assert a.config == b.config
+    for k in a.history:
+        np.testing.assert_array_equal(a.history[k], b.history[k], err_msg=k)
+    # a keyword and the positional optimizer override the config's fields
+    c = train(m, DS, "momentum", key=jax.random.key(0), config=TrainConfig(optimizer="sgd", lr=0.1, **kw), lr=0.2)
+    assert (c.config["optimizer"], c.config["lr"], c.config["sigma"]) == ("momentum", 0.2, 0.05)
+    assert not np.array_equal(c.history["test_loss"], a.history["test_loss"])
+
+
+def test_train_config_checks_its_fields():
+    cfg = TrainConfig(steps=10, lr=[0.1, None], sigma=np.float32(0.5))
+    assert cfg.lr == (0.1, None) and cfg.sigma == 0.5 and cfg.eval_every == 10
+    assert cfg.member_values("sigma", 2) == [0.5, 0.5] and cfg.member_values("noise_ratio", 2) == [None, None]
+    with pytest.raises(ValueError, match="lr has 2 values but there are K = 3 keys"):
+        cfg.member_values("lr", 3)
+    with pytest.raises(ValueError, match=r"lr\[0\] must be a finite number > 0.0; got 0.0"):
+        TrainConfig(steps=1, lr=[0.0])
+    with pytest.raises(ValueError, match="relative=True needs sigma"):
+        TrainConfig(steps=1, relative=True, sigma=[None, None])
+    with pytest.raises(ValueError, match="steps must be an integer >= 1; got 0"):
+        TrainConfig(steps=0)
+    with pytest.raises(ValueError, match=r"cov_discount must be a finite number > 0.0 and <= 1.0; got 1.5"):
+        TrainConfig(steps=1, cov_discount=1.5)
+    with pytest.raises(TypeError, match="optimizer must be one of"):
+        TrainConfig(steps=1, optimizer=None)
+    with pytest.raises(ValueError, match="flatness measure must be one of"):
+        TrainConfig(steps=1, flatness={"measures": ["sam"]})
+    with pytest.raises(TypeError, match="track_covariance must be a bool; got 1"):
+        TrainConfig(steps=1, track_covariance=1)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.steps = 3
+    m = MLP(d_in=4, d_out=3, width=8, depth=1)
+    with pytest.raises(TypeError, match=r"train\(\) got an unexpected keyword argument 'stepz'"):
+        train(m, DS, key=jax.random.key(0), stepz=3)
+    with pytest.raises(TypeError, match=r"train\(\) needs steps="):
+        train(m, DS, key=jax.random.key(0))
+    with pytest.raises(TypeError, match="config must be an rmt_sparsity.nn.TrainConfig"):
+        train(m, DS, key=jax.random.key(0), config={"steps": 3})
+
+
+def test_hooks_record_beside_the_probes():
+    m = MLP(d_in=4, d_out=3, width=8, depth=1)
+    seen = []
+
+    def norm(params, step, batch, keys, *, stacked):
+        seen.append((step, stacked, batch[0].shape))
+        return {"w0_sq": jnp.sum(params["layer0"]["w"] ** 2)}
+
+    res = train(m, DS, "sgd", key=jax.random.key(0), steps=4, eval_every=2, batch_size=8, lr=0.1, probe_size=16,
+                hooks=[norm], quiet=True)
+    assert seen == [(0, False, (16, 4)), (2, False, (16, 4)), (4, False, (16, 4))]
+    np.testing.assert_allclose(res.history["w0_sq"][-1], float(jnp.sum(res.params["layer0"]["w"] ** 2)), rtol=1e-6)
+    assert "layer0.zero_fraction" in res.history  # the standard probes still run
+    with pytest.raises(ValueError, match="hook 1 returned 'test_loss', a name another record already uses"):
+        train(m, DS, key=jax.random.key(0), steps=2, probes=False, quiet=True,
+              hooks=[norm, lambda p, t, b, k, *, stacked: {"test_loss": 0.0}])
+    with pytest.raises(ValueError, match="hook 0 returned 2 values for 'v'; expected 1"):
+        train(m, DS, key=jax.random.key(0), steps=2, probes=False, quiet=True,
+              hooks=[lambda p, t, b, k, *, stacked: {"v": np.zeros(2)}])
+    with pytest.raises(TypeError, match="hooks must be a sequence of callables"):
+        train(m, DS, key=jax.random.key(0), steps=2, hooks=norm)

@@ -1,4 +1,4 @@
-"""rmt_sparsity.flatness (see DESIGN §2): Hessian-based flatness measures in JAX.
+"""rmt_sparsity.flatness: Hessian-based flatness measures in JAX.
 
 All measures take a scalar loss ``loss(params, batch)`` and a parameter pytree,
 and use Hessian-vector products (``jax.jvp`` of ``jax.grad``, forward-over-reverse);
@@ -15,7 +15,6 @@ make_flatness_probe  training-loop hook (every k steps)
 Importing this subpackage imports JAX.
 """
 
-# --- flatness measures (issue 9) ---
 from ._common import hvp, num_params
 from ._hessian import LanczosResult, SLQDensity, TraceEstimate, hutchinson_trace, lanczos, slq_density
 from ._probe import PROBE_MEASURES, make_flatness_probe
@@ -37,4 +36,3 @@ __all__ = [
     "NoiseSharpness",
     "SAMSharpness",
 ]
-# --- end flatness measures ---

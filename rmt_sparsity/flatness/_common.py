@@ -58,20 +58,6 @@ def _check_params(params):
     return n
 
 
-def _check_key(key):
-    try:
-        dt = jnp.result_type(key)
-    except TypeError as exc:
-        raise TypeError(f"key must be a JAX PRNG key (jax.random.key(seed)); got {type(key).__name__}") from exc
-    if jax.dtypes.issubdtype(dt, jax.dtypes.prng_key):
-        if jnp.ndim(key) != 0:
-            raise ValueError(f"key must be a single PRNG key; got a key array of shape {jnp.shape(key)}")
-        return key
-    if dt == jnp.uint32 and jnp.shape(key) == (2,):  # legacy jax.random.PRNGKey
-        return key
-    raise TypeError(f"key must be a JAX PRNG key (jax.random.key(seed)); got dtype {dt} and shape {jnp.shape(key)}")
-
-
 def _real(name, value, **kwargs) -> float:
     """check_real that also accepts concrete 0-d arrays (NumPy or JAX)."""
     if not isinstance(value, numbers.Real) and hasattr(value, "shape") and jnp.ndim(value) == 0:
@@ -230,7 +216,12 @@ def _probe_keys(key, start: int, count: int):
 
 
 def _mean_se(values):
-    """Sample mean and its standard error ``std(ddof=1)/sqrt(m)`` (NaN for a single value)."""
+    """Sample mean and its standard error ``std(ddof=1)/sqrt(m)`` (NaN for a single value), traceable.
+
+    The ``jax.numpy`` form of :func:`rmt_sparsity._stats.mean_se`, for the
+    estimates computed inside ``jax.jit``/``jax.vmap`` (the measures of this
+    subpackage); concrete values use :func:`~rmt_sparsity._stats.mean_se` itself.
+    """
     m = values.shape[0]
     mean = jnp.mean(values)
     if m < 2:

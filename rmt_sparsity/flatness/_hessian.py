@@ -16,15 +16,15 @@ import math
 import jax
 import jax.numpy as jnp
 
-from .._checks import check_choice, check_int
+from .._checks import check_choice, check_int, check_key
+from .._stats import mean_se
 from ._common import (
-    _check_key,
     _check_loss,
     _check_params,
-    _map,
     _flat_loss,
     _jit_static,
     _linearized_hvp,
+    _map,
     _mean_se,
     _probe_keys,
     _rademacher,
@@ -219,7 +219,7 @@ def hutchinson_trace(loss, params, batch, *, key, probes=100, tol=None, block=10
     """
     _check_loss(loss)
     _check_params(params)
-    _check_key(key)
+    check_key("key", key)
     probes = check_int("probes", probes, min=1)
     method = check_choice("method", method, ("hvp", "forward", "taylor"))
     chunk = check_int("chunk", chunk, min=1)
@@ -245,7 +245,7 @@ def hutchinson_trace(loss, params, batch, *, key, probes=100, tol=None, block=10
             _raise_if_nonfinite("a Hutchinson quadratic form z^T H z", vals)
             parts.append(vals)
             used += m
-            if used >= 2 and float(_mean_se(jnp.concatenate(parts))[1]) <= tol:
+            if used >= 2 and mean_se(jnp.concatenate(parts))[1] <= tol:
                 break
         vals = jnp.concatenate(parts)
     _raise_if_nonfinite("loss(params, batch)", value)
@@ -471,7 +471,7 @@ def lanczos(loss, params, batch, *, key, k=1, iters=None, which="LA", return_vec
     """
     _check_loss(loss)
     n = _check_params(params)
-    _check_key(key)
+    check_key("key", key)
     which = check_choice("which", which, _WHICH)
     k = check_int("k", k, min=1)
     if k > n:
@@ -645,7 +645,7 @@ def slq_density(loss, params, batch, *, key, iters=50, runs=4, width=None, grid=
     """
     _check_loss(loss)
     n = _check_params(params)
-    _check_key(key)
+    check_key("key", key)
     iters = check_int("iters", iters, min=1, max=n)
     runs = check_int("runs", runs, min=1)
     num = check_int("num", num, min=2)

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-
 import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
-from .._checks import check_int
+from .._checks import check_int, check_key
 from ._common import (
-    _check_key,
     _check_loss,
     _check_params,
-    _map,
     _flat_loss,
     _jit_static,
+    _map,
     _mean_se,
     _probe_keys,
     _raise_if_nonfinite,
@@ -217,7 +215,7 @@ def noise_sharpness(
     """
     _check_loss(loss)
     _check_params(params)
-    _check_key(key)
+    check_key("key", key)
     sigma = _real("sigma", sigma, lo=0.0)
     samples = check_int("samples", samples, min=1)
     chunk = min(check_int("chunk", chunk, min=1), samples)

@@ -12,6 +12,9 @@ output column, and weight matrices are ``(out, in)``.
 - CETT and PPL-p%: :func:`neuron_scores`, :func:`cett`, :func:`cett_pruned_fraction`,
   :func:`threshold_for_cett`, :func:`ppl_p_sparsity` (arXiv:2411.02335, arXiv:2402.03804).
 - tau-dormant neurons: :func:`dormant_scores`, :func:`dormant_fraction` (ReDo, arXiv:2302.12902).
+- :mod:`~rmt_sparsity.metrics.formulas`: the fractions above as unvalidated array
+  formulas with an ``xp`` namespace argument, the one definition shared by these
+  NumPy functions and the JAX training probes of :func:`rmt_sparsity.nn.compute_probes`.
 - Pruning and essential sparsity: :func:`magnitude_prune`, :func:`nm_prune`,
   :func:`magnitude_pruning_curve`, :func:`nm_pruning_curve`, :func:`essential_sparsity`
   (arXiv:2306.03805).
@@ -21,7 +24,7 @@ output column, and weight matrices are ``(out, in)``.
   (arXiv:2411.02335).
 """
 
-# --- sparsity metrics from the literature (issue 10) ---
+from . import formulas
 from ._cett import (
     DEFAULT_CETT_GRID,
     PPLpResult,
@@ -32,6 +35,7 @@ from ._cett import (
     threshold_for_cett,
 )
 from ._fractions import (
+    DORMANT_TAUS,
     GRADIENT_SPARSITY_TAUS,
     activation_concentration,
     activation_ratio,
@@ -70,6 +74,8 @@ __all__ = [
     "GRADIENT_SPARSITY_TAUS",
     "dormant_scores",
     "dormant_fraction",
+    "DORMANT_TAUS",
+    "formulas",
     "neuron_scores",
     "cett",
     "cett_pruned_fraction",

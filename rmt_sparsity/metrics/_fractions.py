@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .._checks import check_choice, check_real
+from . import formulas
 from ._validate import as_activations
 
 __all__ = [
@@ -24,19 +25,27 @@ __all__ = [
     "GRADIENT_SPARSITY_TAUS",
     "dormant_scores",
     "dormant_fraction",
+    "DORMANT_TAUS",
 ]
 
 #: Default thresholds tau for :func:`gradient_sparsity` (DESIGN §4.6).
 GRADIENT_SPARSITY_TAUS = (1e-9, 1e-6, 1e-3)
+#: The :math:`\tau` values of ReDo's dormant-neuron counts (arXiv 2302.12902), recorded by the training probes.
+DORMANT_TAUS = (0.0, 0.025, 0.1)
 
 _NAMED_ACTIVATIONS = ("relu", "relu2", "jsrelu")
 
 
-def _reduce(frac: np.ndarray, reduce: str):
+def _fraction(formula, x, reduce: str, *args):
+    """``formula(x, *args)`` per leading index (``reduce="none"``) or over every entry (``"mean"``, a float).
+
+    Every row has ``d_ff`` entries, so the fraction over every entry equals the
+    mean of the per-row fractions.
+    """
     check_choice("reduce", reduce, ("none", "mean"))
     if reduce == "mean":
-        return float(np.mean(frac))
-    return frac
+        return float(formula(x, *args, axis=None))
+    return formula(x, *args, axis=-1)
 
 
 def zero_fraction(activations, *, atol: float = 0.0, reduce: str = "none"):
@@ -79,8 +88,11 @@ def zero_fraction(activations, *, atol: float = 0.0, reduce: str = "none"):
     """
     a = as_activations("activations", activations)
     atol = check_real("atol", atol, lo=0.0)
-    frac = np.mean(np.abs(a) <= atol, axis=-1)
-    return _reduce(frac, reduce)
+    return _fraction(formulas.zero_fraction, a, reduce, atol)
+
+
+def _active_fraction(a, atol, *, axis):
+    return np.mean(np.abs(a) > atol, axis=axis)
 
 
 def activation_ratio(activations, *, atol: float = 0.0, reduce: str = "none"):
@@ -110,8 +122,12 @@ def activation_ratio(activations, *, atol: float = 0.0, reduce: str = "none"):
     """
     a = as_activations("activations", activations)
     atol = check_real("atol", atol, lo=0.0)
-    frac = np.mean(np.abs(a) > atol, axis=-1)
-    return _reduce(frac, reduce)
+    return _fraction(_active_fraction, a, reduce, atol)
+
+
+def _negative_fraction(h, *, axis):
+    """The zero-derivative region of ReLU, squared ReLU and J-SquaredReLU is h < 0."""
+    return np.mean(h < 0, axis=axis)
 
 
 def activation_concentration(preactivations, activation="relu", *, reduce: str = "none"):
@@ -165,12 +181,9 @@ def activation_concentration(preactivations, activation="relu", *, reduce: str =
             )
         if deriv.dtype.kind in "fc" and not np.all(np.isfinite(deriv)):
             raise ValueError("activation derivative callable returned non-finite values")
-        in_region = deriv == 0
-    else:
-        check_choice("activation", activation, _NAMED_ACTIVATIONS)
-        in_region = h < 0
-    frac = np.mean(in_region, axis=-1)
-    return _reduce(frac, reduce)
+        return _fraction(formulas.zero_fraction, deriv, reduce)
+    check_choice("activation", activation, _NAMED_ACTIVATIONS)
+    return _fraction(_negative_fraction, h, reduce)
 
 
 def gradient_sparsity(eta, taus: Sequence[float] = GRADIENT_SPARSITY_TAUS, *, reduce: str = "none"):
@@ -214,8 +227,7 @@ def gradient_sparsity(eta, taus: Sequence[float] = GRADIENT_SPARSITY_TAUS, *, re
     taus = [check_real("taus", t, lo=0.0, lo_open=True) for t in taus]
     if not taus:
         raise ValueError("taus must hold at least one threshold > 0; got an empty sequence")
-    mag = np.abs(e)
-    return {t: _reduce(np.mean(mag < t, axis=-1), reduce) for t in taus}
+    return {t: _fraction(formulas.gradient_sparsity, e, reduce, t) for t in taus}
 
 
 def dormant_scores(activations) -> np.ndarray:
@@ -249,14 +261,7 @@ def dormant_scores(activations) -> np.ndarray:
     array([0., 1., 2.])
     """
     a = as_activations("activations", activations, ndim=2)
-    a = a.astype(np.float64, copy=False)
-    # s_i = (S_i / T) / (S / (T d)) = d S_i / S with S_i = sum_t |a_ti| and S = sum_i S_i:
-    # one division, and exact for integer-valued activations.
-    col = np.sum(np.abs(a), axis=0)
-    total = float(np.sum(col))
-    if total == 0.0:
-        return np.zeros_like(col)
-    return col * (a.shape[1] / total)
+    return formulas.dormant_scores(a.astype(np.float64, copy=False))
 
 
 def dormant_fraction(activations, tau=0.0):
@@ -293,5 +298,5 @@ def dormant_fraction(activations, tau=0.0):
     s = dormant_scores(activations)
     scalar = np.ndim(tau) == 0
     taus = np.array([check_real("tau", t, lo=0.0) for t in np.atleast_1d(np.asarray(tau, dtype=object))])
-    out = np.mean(s[None, :] <= taus[:, None], axis=1)
+    out = np.array([formulas.dormant_fraction(s, t) for t in taus], dtype=np.float64)
     return float(out[0]) if scalar else out

@@ -3,19 +3,20 @@
 Importing this subpackage imports JAX (``import rmt_sparsity`` does not).
 
 Models are pure-JAX dict pytrees (see :class:`MLP`); weights are stored
-(out, in). The modules of Peng et al. (arXiv 2309.03004; DESIGN §4.5):
+(out, in). The modules of Peng et al. (arXiv 2309.03004):
 J-SquaredReLU (:func:`jsrelu`), the zeroth bias, restricted LayerNorm,
 the magic synapse (``MLP(noise_ratio=...)``) and weight noise at the gradient
-point (:func:`weight_noise_value_and_grad`). :func:`train` runs jit + scan
-chunks and records :func:`compute_probes`; :func:`train_ensemble` trains K
-models that differ in seed, sigma, lr or weight decay as one
-``jit(vmap(scan))`` program.
+point (:func:`weight_noise_value_and_grad`). One training loop serves
+:func:`train` (one model, jit + scan chunks, :func:`compute_probes` recorded
+between them) and :func:`train_ensemble` (K models that differ in seed, sigma,
+lr or weight decay, as one ``jit(vmap(scan))`` program); :class:`TrainConfig`
+holds the settings of both.
 """
 
 from ._activations import (
     ACTIVATIONS,
-    get_activation,
     gelu,
+    get_activation,
     jsrelu,
     mix_weight,
     relu,
@@ -33,27 +34,24 @@ from ._layers import (
     project_restricted_gamma,
     restricted_gamma_lower,
 )
+from ._losses import per_example_loss
+from ._memory import estimate_member_bytes
 from ._models import HOOK_POINTS, LAYERNORMS, MLP, VARIANTS
 from ._noise import default_noise_filter, perturb_weights, weight_noise_value_and_grad
+from ._optim import OPTIMIZERS, make_optimizer, set_hyperparams
 from ._probes import (
     DORMANT_TAUS,
-    GRAD_TAUS,
+    FLATNESS_MEASURES,
     compute_probes,
     gradient_identity_terms,
     key_matrix_spectra,
-    per_example_loss,
     per_token_eta,
 )
-from ._train import OPTIMIZERS, Trainer, TrainResult, make_optimizer, make_trainer, set_hyperparams, train
-
-# --- vectorised ensembles (issue 15) ---
-from ._ensemble import FLATNESS_MEASURES, EnsembleResult, estimate_member_bytes, train_ensemble
-# --- end vectorised ensembles ---
+from ._train import EnsembleResult, TrainConfig, Trainer, TrainResult, make_trainer, train, train_ensemble
 
 __all__ = [
     "ACTIVATIONS",
     "DORMANT_TAUS",
-    "GRAD_TAUS",
     "HOOK_POINTS",
     "LAYERNORMS",
     "OPTIMIZERS",
@@ -61,6 +59,7 @@ __all__ = [
     "MLP",
     "Dataset",
     "Trainer",
+    "TrainConfig",
     "TrainResult",
     "clip_zeroth_bias",
     "compute_probes",
@@ -93,7 +92,6 @@ __all__ = [
     "teacher_student",
     "train",
     "weight_noise_value_and_grad",
-    # vectorised ensembles (issue 15)
     "EnsembleResult",
     "FLATNESS_MEASURES",
     "estimate_member_bytes",

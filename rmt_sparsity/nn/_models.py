@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._checks import check_choice, check_int, check_real
+from .._checks import check_choice, check_int, check_key, check_real
 from ._activations import check_activation, get_activation
 from ._layers import (
     clip_zeroth_bias,
@@ -52,23 +52,6 @@ def _normal_pieces(key, shapes, dtype):
 
 def _is_tracer(x) -> bool:
     return isinstance(x, jax.core.Tracer)
-
-
-def _check_key(name, key):
-    """A JAX PRNG key: a typed key array or a raw uint32 key of shape (2,)."""
-    if _is_tracer(key):
-        return key
-    if isinstance(key, jax.Array) and jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
-        if key.shape != ():
-            raise ValueError(f"{name} must be a single PRNG key; got a key array of shape {key.shape}")
-        return key
-    arr = np.asarray(key) if isinstance(key, (np.ndarray, jax.Array)) else None
-    if arr is None or arr.dtype != np.uint32 or arr.shape != (2,):
-        raise TypeError(
-            f"{name} must be a JAX PRNG key (jax.random.key(seed)); got {type(key).__name__}"
-            + (f" of dtype {arr.dtype} and shape {arr.shape}" if arr is not None else "")
-        )
-    return key
 
 
 @functools.partial(jax.jit, static_argnums=(0, 2))
@@ -265,7 +248,7 @@ class MLP:
         >>> p["layer0"]["w"].shape, p["layer0"]["w_out"].shape, sorted(p)
         ((6, 4), (4, 6), ['embed', 'head', 'layer0'])
         """
-        key = _check_key("key", key)
+        key = check_key("key", key)
         dtype = jnp.zeros(()).dtype if dtype is None else jnp.dtype(dtype)
         if not jnp.issubdtype(dtype, jnp.floating):
             raise TypeError(f"dtype must be a floating dtype; got {dtype}")
@@ -401,7 +384,7 @@ class MLP:
         if self.stochastic:
             if key is None:
                 raise ValueError("this model is stochastic (magic synapse, noise_ratio is set): pass key=")
-            _check_key("key", key)
+            check_key("key", key)
         if hooks is not None:
             if not isinstance(hooks, Mapping):
                 raise TypeError(f"hooks must be a mapping from hook name to callable; got {type(hooks).__name__}")

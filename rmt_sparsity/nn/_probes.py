@@ -1,37 +1,47 @@
-"""Probes of a trained MLP: sparsity, gradient sparsity, dormancy, spectra, norms, flatness, covariance.
+"""Probes of a trained MLP: sparsity, gradient sparsity, dormancy, spectra, norms, flatness.
 
 All per-token quantities use the *per-token* loss :math:`L_t` (not the batch
 mean), so :math:`\\eta_t = \\partial L_t/\\partial h_t` and the thresholds
-:math:`\\tau` do not depend on the batch size.
+:math:`\\tau` do not depend on the batch size. The sparsity fractions are the
+formulas of :mod:`rmt_sparsity.metrics.formulas`, evaluated with ``jax.numpy``.
+
+The training loop records them through hooks (the protocol is in
+:func:`rmt_sparsity.nn.train`): :func:`probe_hook` (the probes of
+:func:`compute_probes`) and :func:`flatness_hook` (Hessian trace and top
+eigenvalue).
 """
 
 from __future__ import annotations
 
 import functools
+import math
+from collections.abc import Mapping
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._checks import check_choice
+from .._checks import check_choice, check_int
+from ..metrics import DORMANT_TAUS, GRADIENT_SPARSITY_TAUS, formulas
 from ._activations import get_activation
+from ._losses import LOSSES, model_output, per_example_loss
 
 __all__ = [
-    "GRAD_TAUS",
     "DORMANT_TAUS",
+    "FLATNESS_MEASURES",
     "key_matrix_spectra",
-    "per_example_loss",
     "per_token_eta",
     "gradient_identity_terms",
     "compute_probes",
+    "probe_hook",
+    "flatness_hook",
+    "check_flatness",
 ]
 
-#: Thresholds of the gradient-sparsity probe (fraction of :math:`|\eta| < \tau`).
-GRAD_TAUS = (1e-9, 1e-6, 1e-3)
-#: Thresholds of the :math:`\tau`-dormant probe (ReDo, arXiv 2302.12902).
-DORMANT_TAUS = (0.0, 0.025, 0.1)
-#: Losses understood by :func:`per_example_loss`.
-LOSSES = ("mse", "ce")
+#: Flatness measures the training loop can record (``flatness={"measures": ...}``).
+FLATNESS_MEASURES = ("trace", "top_eigenvalue")
+
+_FLAT_SALT = 0x5F1A7  # fold_in salt of the flatness keys (kept apart from the training stream)
 
 
 def key_matrix_spectra(k) -> dict:
@@ -39,7 +49,7 @@ def key_matrix_spectra(k) -> dict:
 
     Thin wrapper over :func:`rmt_sparsity.spectra.spectral_concentration` with the
     paper's convention (cut at ``0.1 ×`` the mean over *all* eigenvalues of
-    :math:`KK^\top`, DESIGN §4.5) and :func:`rmt_sparsity.spectra.stable_rank`,
+    :math:`KK^\top`, arXiv 2309.03004) and :func:`rmt_sparsity.spectra.stable_rank`,
     so training probes and weight analysis use one implementation.
 
     Examples
@@ -54,39 +64,6 @@ def key_matrix_spectra(k) -> dict:
     k = np.asarray(k, dtype=np.float64)
     sc = spectral_concentration(k, zero_tol=0.1, relative_to="mean_all")
     return {"concentration": float(sc.ratio), "sv_ratio": float(sc.sv_ratio), "stable_rank": float(stable_rank(k))}
-
-
-def per_example_loss(kind, out, y, n_classes=None):
-    r"""Per-token loss (no batch mean).
-
-    ``"mse"``: :math:`\tfrac12\|f - y\|^2` with :math:`y` one-hot for
-    classification; ``"ce"``: :math:`-\log\mathrm{softmax}(f)_y`.
-
-    With cross-entropy the training loss goes to ~0 on separable data, so the
-    curvature, and the flatness pressure of weight noise on sparsity
-    (:math:`\tfrac{s^2}{2}\operatorname{tr}H`), fades; the MSE keeps
-    :math:`H \succeq J^\top J` whatever the fit, so the pressure persists.
-
-    Examples
-    --------
-    >>> import jax.numpy as jnp
-    >>> per_example_loss("mse", jnp.array([[1.0, 0.0]]), jnp.array([0]), 2).tolist()
-    [0.0]
-    """
-    if kind == "mse":
-        target = jax.nn.one_hot(y, n_classes, dtype=out.dtype) if n_classes is not None else y
-        return 0.5 * jnp.sum(jnp.square(out - target), axis=-1)
-    logp = jax.nn.log_softmax(out, axis=-1)
-    return -jnp.take_along_axis(logp, y[..., None].astype(jnp.int32), axis=-1)[..., 0]
-
-
-def _model_out(model, params, x, key, step, hooks=None):
-    nr = 0.0 if model.stochastic else None
-    k = key if model.stochastic else None
-    out, inter = model.forward(params, x, key=k, hooks=hooks, step=step, noise_ratio=nr)
-    if model.n_tokens > 1:
-        out = jnp.mean(out, axis=-2)
-    return out, inter
 
 
 def per_token_eta(model, params, x, y, *, loss="mse", n_classes=None, step=None, key=None):
@@ -108,12 +85,12 @@ def per_token_eta(model, params, x, y, *, loss="mse", n_classes=None, step=None,
         key = jax.random.key(0)
 
     def one(xe, ye):
-        _, inter0 = _model_out(model, params, xe, key, step)
+        _, inter0 = model_output(model, params, xe, key, step)
         deltas = {n: jnp.zeros_like(inter0[n]["h"]) for n in model.layer_names}
 
         def f(d):
             hooks = {f"{n}.pre": functools.partial(lambda h, n: h + d[n], n=n) for n in model.layer_names}
-            out, inter = _model_out(model, params, xe, key, step, hooks)
+            out, inter = model_output(model, params, xe, key, step, hooks)
             return per_example_loss(loss, out, ye, n_classes), inter
 
         return jax.grad(f, has_aux=True)(deltas)
@@ -124,7 +101,7 @@ def per_token_eta(model, params, x, y, *, loss="mse", n_classes=None, step=None,
 @functools.partial(jax.jit, static_argnames=("model", "loss", "n_classes"))
 def _gi_core(model, params, x, y, step, key, *, loss, n_classes):
     def loss_t(p, xe, ye):
-        return per_example_loss(loss, _model_out(model, p, xe, key, step)[0], ye, n_classes)
+        return per_example_loss(loss, model_output(model, p, xe, key, step)[0], ye, n_classes)
 
     grads = jax.vmap(jax.grad(loss_t), in_axes=(None, 0, 0))(params, x, y)
     eta, inter = per_token_eta(model, params, x, y, loss=loss, n_classes=n_classes, step=step, key=key)
@@ -132,9 +109,9 @@ def _gi_core(model, params, x, y, step, key, *, loss, n_classes):
     def g_post(xe, ye):  # g = dL_t/da through an additive perturbation of every layer's a
         def f(d):
             hooks = {f"{n}.post": functools.partial(lambda a, n: a + d[n], n=n) for n in model.layer_names}
-            return per_example_loss(loss, _model_out(model, params, xe, key, step, hooks)[0], ye, n_classes)
+            return per_example_loss(loss, model_output(model, params, xe, key, step, hooks)[0], ye, n_classes)
 
-        _, inter0 = _model_out(model, params, xe, key, step)
+        _, inter0 = model_output(model, params, xe, key, step)
         return jax.grad(f)({n: jnp.zeros_like(inter0[n]["a"]) for n in model.layer_names})
 
     g = jax.vmap(g_post)(x, y)
@@ -163,7 +140,7 @@ def gradient_identity_terms(model, params, x, y, *, loss="mse", n_classes=None, 
         \qquad \|\eta_t\|^2 \;\begin{cases} = \sum_{a_i \ne 0} g_i^2 & \text{ReLU} \\
         \ge \sum_{a_i \ne 0} g_i^2 & \text{J-SquaredReLU } (\sigma' \ge 1 \text{ on the active set})\end{cases}
 
-    (arXiv 2309.03004; DESIGN §4.5). The identity holds for one token; for an
+    (arXiv 2309.03004). The identity holds for one token; for an
     example with several tokens the left side is the example's gradient and the
     right side's per-token terms are returned for the caller to combine.
 
@@ -206,15 +183,14 @@ def _probe_core(model, params, x, y, step, key, *, loss, n_classes):
         h2, a2, e2, x2 = h.reshape(-1, d), a.reshape(-1, d), e.reshape(-1, d), xi.reshape(-1, xi.shape[-1])
         _, dh = jax.jvp(lambda u: act(u, step), (h2,), (jnp.ones_like(h2),))
         r = {
-            "zero_fraction": jnp.mean(a2 == 0),
-            "activation_concentration": jnp.mean(dh == 0),
+            "zero_fraction": formulas.zero_fraction(a2, axis=None, xp=jnp),
+            "activation_concentration": formulas.zero_fraction(dh, axis=None, xp=jnp),  # share of sigma'(h) = 0
         }
-        for tau in GRAD_TAUS:
-            r[f"grad_sparsity@{tau:g}"] = jnp.mean(jnp.abs(e2) < tau)
-        mabs = jnp.mean(jnp.abs(a2), axis=0)
-        s = mabs / jnp.maximum(jnp.mean(mabs), jnp.finfo(mabs.dtype).tiny)
+        for tau in GRADIENT_SPARSITY_TAUS:
+            r[f"grad_sparsity@{tau:g}"] = formulas.gradient_sparsity(e2, tau, axis=None, xp=jnp)
+        scores = formulas.dormant_scores(a2, xp=jnp)
         for tau in DORMANT_TAUS:
-            r[f"dormant@{tau:g}"] = jnp.mean(s <= tau)
+            r[f"dormant@{tau:g}"] = formulas.dormant_fraction(scores, tau, xp=jnp)
         xn2 = jnp.sum(x2 * x2, axis=-1)
         en2 = jnp.sum(e2 * e2, axis=-1)
         r["x_norm_mean"] = jnp.mean(jnp.sqrt(xn2))
@@ -263,3 +239,147 @@ def compute_probes(model, params, x, y, *, loss="mse", n_classes=None, step=None
         for k, v in key_matrix_spectra(np.asarray(params[name]["w"])).items():
             flat[f"{name}.{k}"] = v
     return flat
+
+
+# ============================================================================= training hooks
+
+
+@functools.partial(jax.jit, static_argnames=("model", "loss", "n_classes"))
+def _probe_core_v(model, params, x, y, step, key, *, loss, n_classes):
+    return jax.vmap(lambda p: _probe_core(model, p, x, y, step, key, loss=loss, n_classes=n_classes))(params)
+
+
+def probe_hook(model, *, loss="mse", n_classes=None):
+    """Training hook that records :func:`compute_probes` on the probe batch.
+
+    With ``stacked=True`` the JAX probes run as one ``vmap`` over the members and
+    the spectral probes (host eigenvalue computations) run per member, with the
+    functions :func:`compute_probes` uses; the keys are not used.
+
+    Examples
+    --------
+    >>> import jax, numpy as np
+    >>> from rmt_sparsity.nn import MLP
+    >>> m = MLP(d_in=3, d_out=2, width=6, depth=1)
+    >>> hook = probe_hook(m, n_classes=2)
+    >>> x = np.random.default_rng(1).standard_normal((8, 3)).astype("float32")
+    >>> out = hook(m.init(key=jax.random.key(0)), 0, (x, np.arange(8) % 2), jax.random.key(0), stacked=False)
+    >>> sorted(out)[:3]
+    ['layer0.activation_concentration', 'layer0.augmented_flatness', 'layer0.concentration']
+    """
+    check_choice("loss", loss, LOSSES)
+
+    def hook(params, step, batch, keys, *, stacked):
+        x, y = batch
+        if not stacked:
+            return compute_probes(model, params, x, y, loss=loss, n_classes=n_classes, step=step)
+        out = jax.device_get(_probe_core_v(model, params, jnp.asarray(x), jnp.asarray(y), jnp.asarray(step),
+                                           jax.random.key(0), loss=loss, n_classes=n_classes))
+        rec = {}
+        for name, r in out.items():  # the layout of compute_probes, one entry per member
+            for k, v in r.items():
+                rec[f"{name}.{k}"] = v
+            kmats = np.asarray(params[name]["w"])
+            spectra = [key_matrix_spectra(k) for k in kmats]
+            for k in ("concentration", "sv_ratio", "stable_rank"):
+                rec[f"{name}.{k}"] = np.asarray([s[k] for s in spectra])
+        return rec
+
+    return hook
+
+
+def check_flatness(flatness, model=None):
+    """Validate a flatness request ``{"measures", "probes", "iters"}``; return it complete, or ``None``.
+
+    ``iters`` (Lanczos steps) is capped at the number of parameters of ``model`` when it is given.
+
+    Examples
+    --------
+    >>> check_flatness({"measures": ["trace"]})
+    {'measures': ('trace',), 'probes': 16, 'iters': 16}
+    """
+    if flatness is None:
+        return None
+    if not isinstance(flatness, Mapping):
+        raise TypeError(f"flatness must be None or a mapping like {{'measures': ('trace',), 'probes': 16}}; got {type(flatness).__name__}")
+    unknown = set(flatness) - {"measures", "probes", "iters"}
+    if unknown:
+        raise ValueError(f"flatness has unknown entries {sorted(unknown)}; allowed: 'measures', 'probes', 'iters'")
+    measures = tuple(flatness.get("measures", FLATNESS_MEASURES))
+    if not measures:
+        raise ValueError("flatness['measures'] must name at least one of " + ", ".join(map(repr, FLATNESS_MEASURES)))
+    for m in measures:
+        check_choice("flatness measure", m, FLATNESS_MEASURES)
+    probes = check_int("flatness['probes']", flatness.get("probes", 16), min=1)
+    iters = check_int("flatness['iters']", flatness.get("iters", 16), min=1)
+    if model is not None:
+        shapes = jax.tree_util.tree_leaves(model.param_shapes(), is_leaf=lambda s: isinstance(s, tuple))
+        iters = min(iters, sum(math.prod(s) for s in shapes))
+    return {"measures": tuple(m for m in FLATNESS_MEASURES if m in measures), "probes": probes, "iters": iters}
+
+
+@functools.lru_cache(maxsize=16)
+def _flatness_programs(model, loss, n_classes, measures, probes, iters):
+    """``(single, vectorised)`` jitted flatness measures on the probe batch (noise-free model, mean per-token loss)."""
+    from ..flatness import hutchinson_trace, lanczos
+
+    def lossf(p, batch):
+        x, y, step = batch
+        out, _ = model_output(model, p, x, jax.random.key(0), step)
+        return jnp.mean(per_example_loss(loss, out, y, n_classes))
+
+    def one(p, key, x, y, step):
+        batch = (x, y, step)
+        res = {}
+        if "trace" in measures:
+            t = hutchinson_trace(lossf, p, batch, key=jax.random.fold_in(key, 0), probes=probes)
+            res["hessian_trace"], res["hessian_trace_se"] = t.estimate, t.se
+        if "top_eigenvalue" in measures:
+            e = lanczos(lossf, p, batch, key=jax.random.fold_in(key, 1), k=1, iters=iters, which="LA")
+            res["hessian_top_eigenvalue"], res["hessian_top_residual"] = e.eigenvalues[0], e.residuals[0]
+        return res
+
+    return jax.jit(one), jax.jit(jax.vmap(one, in_axes=(0, 0, None, None, None)))
+
+
+def _flatness_key(key, step):
+    return jax.random.fold_in(jax.random.fold_in(key, _FLAT_SALT), step)
+
+
+def flatness_hook(model, flatness, *, loss="mse", n_classes=None):
+    r"""Training hook that records flatness measures of the probe-batch loss.
+
+    The loss is the noise-free mean per-token loss on the probe batch. Measures
+    (``flatness`` as in :func:`check_flatness`): ``"trace"`` records
+    ``hessian_trace`` and ``hessian_trace_se``
+    (:func:`rmt_sparsity.flatness.hutchinson_trace`, Rademacher probes);
+    ``"top_eigenvalue"`` records ``hessian_top_eigenvalue`` (largest algebraic,
+    signed) and ``hessian_top_residual`` (:func:`rmt_sparsity.flatness.lanczos`).
+    At step :math:`t` a member with key :math:`k` uses
+    ``fold_in(fold_in(k, 0x5F1A7), t)``, a stream apart from its training draws.
+
+    Examples
+    --------
+    >>> import jax, numpy as np
+    >>> from rmt_sparsity.nn import MLP
+    >>> m = MLP(d_in=3, d_out=2, width=4, depth=1)
+    >>> hook = flatness_hook(m, {"measures": ["trace"], "probes": 4}, n_classes=2)
+    >>> x = np.random.default_rng(1).standard_normal((8, 3)).astype("float32")
+    >>> out = hook(m.init(key=jax.random.key(0)), 0, (x, np.arange(8) % 2), jax.random.key(0), stacked=False)
+    >>> sorted(out)
+    ['hessian_trace', 'hessian_trace_se']
+    """
+    check_choice("loss", loss, LOSSES)
+    spec = check_flatness(flatness, model)
+    if spec is None:
+        raise ValueError("flatness must name the measures to record; got None")
+    single, vectorised = _flatness_programs(model, loss, n_classes, spec["measures"], spec["probes"], spec["iters"])
+
+    def hook(params, step, batch, keys, *, stacked):
+        x, y = (jnp.asarray(v) for v in batch)
+        if stacked:
+            ks = jax.vmap(lambda k: _flatness_key(k, step))(keys)
+            return jax.device_get(vectorised(params, ks, x, y, jnp.asarray(step)))
+        return jax.device_get(single(params, _flatness_key(keys, step), x, y, jnp.asarray(step)))
+
+    return hook
