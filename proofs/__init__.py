@@ -1,7 +1,7 @@
 r"""Executable, sympy-checked derivations of every formula rmt_sparsity relies on.
 
-The contract (DESIGN "Executable mathematics"; issue 7)
---------------------------------------------------------
+The contract
+------------
 Each module listed in :data:`MODULES` is one result. It defines
 
 ``TITLE`` : str
