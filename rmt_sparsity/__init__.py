@@ -17,6 +17,8 @@ flatness     Hessian-based flatness measures (JAX)
 kernels      Numba sparse FFN kernels
 experiments  claims registry, sweeps, executors and results store
 report       the ``verify`` report writer
+testing      hypothesis strategies and calibrated assertions for users' tests
+cli          the ``rmt-sparsity`` command line (not re-exported)
 
 Examples
 --------

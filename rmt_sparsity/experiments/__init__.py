@@ -4,7 +4,7 @@ This is the only subpackage that pairs a prediction with a measurement.
 
 Modules
 -------
-claims         Claim, Prediction, Measurement, Verdict and the shared compare rules
+claims         Claim, Prediction, Measurement, Verdict and the shared prediction and compare rules
 runner         the registry (discovered from ``catalog``) and ``run_claim``/``run_claims``
 catalog        the claims, one module per capability
 training       the digits training setup shared by the trained-network claims and sweeps
@@ -22,6 +22,7 @@ from .claims import (
     Prediction,
     Verdict,
     agrees_within_se,
+    coverage_prediction,
     paired_effect,
     within_band,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "Prediction",
     "Verdict",
     "agrees_within_se",
+    "coverage_prediction",
     "paired_effect",
     "within_band",
     "all_claim_ids",

@@ -11,8 +11,9 @@ it, how to measure it and how to compare the two::
 Claims live in the modules of :mod:`rmt_sparsity.experiments.catalog` (one
 module per capability, each exposing a list ``CLAIMS``);
 :mod:`rmt_sparsity.experiments.runner` discovers them (the registry is the
-source of truth) and runs them. The compare rules shared by several claims
-(:func:`within_band`, :func:`agrees_within_se`, :func:`paired_effect`) live here.
+source of truth) and runs them. What several claims share lives here: the
+coverage prediction (:func:`coverage_prediction`) and the compare rules
+(:func:`within_band`, :func:`agrees_within_se`, :func:`paired_effect`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import numpy as np
 
 from .._checks import check_choice
 from .._io import to_jsonable
-from .._stats import t_multiplier
+from .._stats import binomial_band, t_multiplier
 
 __all__ = [
     "PROFILES",
@@ -37,6 +38,7 @@ __all__ = [
     "Verdict",
     "FigureData",
     "Claim",
+    "coverage_prediction",
     "within_band",
     "agrees_within_se",
     "paired_effect",
@@ -188,6 +190,28 @@ class Claim:
             if p in self.profiles:
                 return dict(self.profiles[p])
         return {}
+
+
+# ----------------------------------------------------------------------------- shared predictions
+
+
+def coverage_prediction(m: int, coverage: float, details: Mapping[str, Any]) -> Prediction:
+    r"""The prediction that a fraction ``coverage`` of ``m`` independent draws falls in a band of that coverage.
+
+    If a per-draw band (an edge-law band, a null band) is right, the number of
+    draws inside it is Binomial(m, coverage); the predicted value is
+    ``coverage`` and its band the central 95 % interval of the observed
+    fraction, :func:`rmt_sparsity._stats.binomial_band` (exact binomial
+    quantiles). Judge it with :func:`within_band`.
+
+    Examples
+    --------
+    >>> p = coverage_prediction(6, 0.95, {"statistic": "fraction of 6 matrices in their band"})
+    >>> p.value, p.band, p.level
+    (0.95, (0.6666666666666666, 1.0), 0.95)
+    """
+    lo, hi = binomial_band(m, coverage)
+    return Prediction(value=coverage, band=(lo, hi), level=0.95, details=details)
 
 
 # ----------------------------------------------------------------------------- compare rules

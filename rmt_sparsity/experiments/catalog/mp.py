@@ -12,8 +12,7 @@ import math
 
 import numpy as np
 
-from ..._stats import binomial_band
-from ..claims import Claim, FigureData, Measurement, Prediction, Verdict, within_band
+from ..claims import Claim, FigureData, Measurement, Prediction, Verdict, coverage_prediction, within_band
 
 __all__ = ["CLAIMS"]
 
@@ -104,12 +103,10 @@ def _ratio_predict(config) -> Prediction:
 
     p, n, m = config["p"], config["n"], config["matrices"]
     eb = _ratio_band(config)
-    lo, hi = binomial_band(m, eb.level)
-    return Prediction(
-        value=eb.level,
-        band=(float(lo), float(hi)),
-        level=0.95,
-        details={
+    return coverage_prediction(
+        m,
+        eb.level,
+        {
             "statistic": "fraction of independent matrices whose ratio lies in the edge-law band",
             "edge_band": list(eb.band),
             "edge_band_level": eb.level,

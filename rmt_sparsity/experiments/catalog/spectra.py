@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from ..._stats import binomial_band, mean_se
-from ..claims import Claim, FigureData, Measurement, Prediction, within_band
+from ..claims import Claim, FigureData, Measurement, Prediction, coverage_prediction, within_band
 
 __all__ = ["CLAIMS"]
 
@@ -27,12 +27,10 @@ def _conc_predict(config) -> Prediction:
 
     d, m = config["d"], config["matrices"]
     eb = edge_band(4 * d, d, 1, "ratio", 0.95)
-    lo, hi = binomial_band(m, 0.95)
-    return Prediction(
-        value=0.95,
-        band=(lo, hi),
-        level=0.95,
-        details={
+    return coverage_prediction(
+        m,
+        0.95,
+        {
             "statistic": f"fraction of {m} Gaussian {4 * d}x{d} matrices whose concentration lies in its 95% band",
             "single_matrix_band": list(eb.band),
             "band_method": eb.method,

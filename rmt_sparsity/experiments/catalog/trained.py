@@ -57,8 +57,8 @@ import math
 
 import numpy as np
 
-from ..._stats import binomial_band, mean_se, t_multiplier
-from ..claims import Claim, FigureData, Measurement, Prediction, Verdict, paired_effect, within_band
+from ..._stats import mean_se, t_multiplier
+from ..claims import Claim, FigureData, Measurement, Prediction, Verdict, coverage_prediction, paired_effect, within_band
 from ..sparsing_law import DELTA_AIC, activation_trajectory, sparsing_analysis, sparsing_verdict
 from ..training import TRAIN_PROFILES, digits_model, digits_setup, seed_mean_se, train_digits
 
@@ -77,13 +77,11 @@ def _conc_predict(config) -> Prediction:
     d, d_ff = config["width"], 4 * config["width"]
     m = config["seeds"] * config["depth"]
     eb = edge_band(d_ff, d, 1, "ratio", 0.95)
-    lo, hi = binomial_band(m, 0.95)
     c = d / d_ff
-    return Prediction(
-        value=0.95,
-        band=(lo, hi),
-        level=0.95,
-        details={
+    return coverage_prediction(
+        m,
+        0.95,
+        {
             "statistic": f"fraction of the {m} trained key matrices K ({d_ff}x{d}; {config['depth']} layers x "
             f"{config['seeds']} seeds) whose concentration lies in the 95% band of a Gaussian {d_ff}x{d} matrix",
             "null": "each matrix is in its band with probability 0.95, independently (a Gaussian K): "
