@@ -1,4 +1,4 @@
-"""Benchmark of ``rmt_sparsity.spectra.analyze`` on a 4096 x 1024 matrix (issue 4: <= 1 s without bootstraps).
+"""Benchmark of ``rmt_sparsity.spectra.analyze`` on a 4096 x 1024 matrix (goal: <= 1 s without bootstraps).
 
 Reports, timed in the same run (median of ``--repeats``):
 

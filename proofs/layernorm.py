@@ -40,7 +40,6 @@ d = sp.Symbol("d", integer=True, positive=True)
 def steps():
     h = sp.IndexedBase("h", real=True)
     z = sp.IndexedBase("z", real=True)
-    g = sp.IndexedBase("gamma", real=True)
     dl = sp.IndexedBase("delta", nonnegative=True)
     gap = sp.IndexedBase("g", nonnegative=True)
     u = sp.IndexedBase("u", nonnegative=True)

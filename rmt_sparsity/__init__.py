@@ -17,6 +17,8 @@ flatness     Hessian-based flatness measures (JAX)
 kernels      Numba sparse FFN kernels
 experiments  claims registry, sweeps, executors and results store
 report       the ``verify`` report writer
+testing      hypothesis strategies and calibrated assertions for users' tests
+cli          the ``rmt-sparsity`` command line (not re-exported)
 
 Examples
 --------
@@ -146,7 +148,108 @@ _LAZY = {
     "show_versions": "_versions",
 }
 
-__all__ = ["__version__", *_SUBPACKAGES, *_LAZY]
+__all__ = [
+    "__version__",
+    # subpackages
+    "laws", "ensembles", "spectra", "noise", "theory", "nn", "metrics", "flatness", "kernels",
+    "experiments", "report", "testing",
+    # laws
+    "MarchenkoPastur",
+    "marchenko_pastur",
+    "TracyWidom",
+    "edge_band",
+    "WeightedCovarianceLaw",
+    "discounted",
+    "heuristic_mp",
+    "InformationPlusNoiseLaw",
+    "free_additive_convolution",
+    "free_multiplicative_convolution",
+    # ensembles
+    "wishart_eigenvalues",
+    "laguerre_eigenvalues",
+    "laguerre_histogram",
+    "extreme_eigenvalues",
+    "count_below",
+    # metrics
+    "zero_fraction",
+    "activation_ratio",
+    "activation_concentration",
+    "gradient_sparsity",
+    "dormant_fraction",
+    "cett",
+    "threshold_for_cett",
+    "ppl_p_sparsity",
+    "magnitude_prune",
+    "nm_prune",
+    "magnitude_pruning_curve",
+    "essential_sparsity",
+    "statistical_topk",
+    "exact_topk",
+    "fit_sparsing_law",
+    "fit_breakpoint_linear",
+    # nn (JAX; loaded on first use)
+    "MLP",
+    "train",
+    "make_trainer",
+    "make_optimizer",
+    "load_digits",
+    "load_mnist1d",
+    "teacher_student",
+    "gaussian_mixture",
+    "compute_probes",
+    "train_ensemble",
+    "weight_noise_value_and_grad",
+    # flatness (JAX; loaded on first use)
+    "hutchinson_trace",
+    "lanczos",
+    "slq_density",
+    "noise_sharpness",
+    "sam_sharpness",
+    "hvp",
+    # kernels
+    "sparse_down",
+    "sparse_up",
+    "sparse_ffn",
+    "ffn_dense",
+    "fit_predictor",
+    "kernel_threads",
+    # spectra
+    "gram_eigenvalues",
+    "singular_values",
+    "numerical_rank",
+    "stable_rank",
+    "spectral_concentration",
+    "concentration_vs_random",
+    "fit_mp",
+    "bbp_threshold",
+    "bbp_outlier",
+    "fit_power_law",
+    "analyze",
+    "load_weights",
+    # noise
+    "simulate_sgd_noise",
+    "predict_vs_simulate",
+    "NoiseSimulation",
+    # theory
+    "effective_window",
+    "effective_ratio",
+    "kish_effective_samples",
+    "alpha_anisotropy",
+    "augmented_flatness",
+    "layernorm_sq_norm",
+    "noise_sharpness_prediction",
+    # experiments
+    "Claim",
+    "Prediction",
+    "Measurement",
+    "Verdict",
+    "registry",
+    "run_claims",
+    "Sweep",
+    # package utilities
+    "as_generator",
+    "show_versions",
+]
 
 
 def __getattr__(name: str):

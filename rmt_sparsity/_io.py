@@ -9,7 +9,9 @@ colleagues on a shared machine can read results.
 **NaN policy.** :func:`to_jsonable` turns non-finite floats into the strings
 ``"nan"``, ``"inf"`` and ``"-inf"`` (``repr`` of the float). JSON stays strict
 (no ``NaN`` literals, which many parsers reject) and the three cases stay
-distinct; ``float(s)`` reads them back.
+distinct; ``float(s)`` reads them back. :func:`to_builtin` is the same
+conversion to plain Python types that keeps non-finite floats as floats (for
+records returned to Python callers, not written as JSON).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_write_json", "to_jsonable", "file_mode"]
+__all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_write_json", "to_builtin", "to_jsonable", "file_mode"]
 
 
 def file_mode() -> int:
@@ -42,6 +44,43 @@ def file_mode() -> int:
     return 0o666 & ~mask
 
 
+def _plain(obj, leaf):
+    """Walk ``obj`` into plain Python types; ``leaf`` maps each float."""
+    if isinstance(obj, Mapping):
+        return {str(k): _plain(v, leaf) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v, leaf) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _plain(obj.tolist(), leaf)
+    if isinstance(obj, (np.bool_, bool)):
+        return bool(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        return leaf(float(obj))
+    return obj
+
+
+def _finite_or_repr(v: float):
+    return v if math.isfinite(v) else repr(v)
+
+
+def to_builtin(obj):
+    """Convert ``obj`` to plain Python types, keeping non-finite floats as floats.
+
+    Mappings become dicts with ``str`` keys, tuples/lists/arrays become lists
+    and NumPy scalars become Python scalars; other objects are returned
+    unchanged. :func:`to_jsonable` is the same with the module's NaN policy.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> to_builtin({"a": np.float32(0.5), "b": (1, np.nan), "c": np.arange(2)})
+    {'a': 0.5, 'b': [1, nan], 'c': [0, 1]}
+    """
+    return _plain(obj, float)
+
+
 def to_jsonable(obj):
     """Convert ``obj`` to plain JSON types, exactly and deterministically.
 
@@ -56,20 +95,7 @@ def to_jsonable(obj):
     >>> to_jsonable({"a": np.float32(0.5), "b": (1, np.nan), "c": np.arange(2)})
     {'a': 0.5, 'b': [1, 'nan'], 'c': [0, 1]}
     """
-    if isinstance(obj, Mapping):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [to_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return to_jsonable(obj.tolist())
-    if isinstance(obj, (np.bool_, bool)):
-        return bool(obj)
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        v = float(obj)
-        return v if math.isfinite(v) else repr(v)
-    return obj
+    return _plain(obj, _finite_or_repr)
 
 
 def atomic_write_bytes(path, data: bytes) -> Path:

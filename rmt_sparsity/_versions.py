@@ -1,4 +1,4 @@
-"""Environment report for papers and bug reports: :func:`show_versions`."""
+"""Versions and environment: :func:`package_versions` for provenance records, :func:`show_versions` for papers and bug reports."""
 
 from __future__ import annotations
 
@@ -6,12 +6,46 @@ import os
 import platform
 import sys
 
-__all__ = ["show_versions", "versions_info"]
+__all__ = ["package_versions", "show_versions", "versions_info"]
 
 _DISTS = ("numpy", "scipy", "numba", "llvmlite", "jax", "jaxlib", "optax", "sympy", "mpmath", "matplotlib",
           "hypothesis", "dask", "distributed")
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
                 "XLA_FLAGS", "OPENBLAS_CORETYPE")
+
+
+#: The libraries whose versions can change the numbers (recorded in every claim's and sweep point's provenance).
+_NUMERIC_DISTS = ("numpy", "scipy", "numba", "jax", "jaxlib", "optax")
+
+
+def _dist_version(dist: str) -> str | None:
+    """The installed version of distribution ``dist`` from its metadata (nothing is imported), or None."""
+    from importlib import metadata
+
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of the package, of Python and of the libraries that change numbers (provenance).
+
+    A library that is not installed reads ``"not installed"``.
+
+    Examples
+    --------
+    >>> v = package_versions()
+    >>> list(v)[:3]
+    ['rmt_sparsity', 'python', 'numpy']
+    """
+    from ._version import __version__
+
+    out = {"rmt_sparsity": __version__, "python": platform.python_version()}
+    for dist in _NUMERIC_DISTS:
+        version = _dist_version(dist)
+        out[dist] = "not installed" if version is None else version
+    return out
 
 
 def versions_info() -> dict:
@@ -26,16 +60,11 @@ def versions_info() -> dict:
     >>> sorted(info)[:3]
     ['blas', 'cpu', 'packages']
     """
-    from importlib import metadata
-
     from ._version import __version__
 
     pkgs = {"rmt_sparsity": __version__}
     for d in _DISTS:
-        try:
-            pkgs[d] = metadata.version(d)
-        except metadata.PackageNotFoundError:
-            pkgs[d] = None
+        pkgs[d] = _dist_version(d)
     try:
         from threadpoolctl import threadpool_info
 

@@ -7,13 +7,13 @@ import math
 import pytest
 
 from rmt_sparsity.experiments import Measurement, Prediction, run_claim
-from rmt_sparsity.experiments.claims import VERDICTS, get_claim
+from rmt_sparsity.experiments.runner import get_claim
 
 
 def test_claim_runs_on_smoke_profile():
     res = run_claim("sparse_ffn_savings", profile="smoke", seed=0)
     assert not res.crashed, res.error
-    assert res.verdict.status in VERDICTS and res.verdict.status != "not_implemented"
+    assert res.verdict.status != "not_implemented"
     assert res.kind == "performance"
     m = res.measurement
     assert m.value > 0 and m.se >= 0

@@ -1,10 +1,12 @@
 """Smoke runs of the noise claims, and a check that a wrong prediction fails."""
 
+import math
+
 import pytest
 
 from rmt_sparsity.experiments import Prediction, run_claim
-from rmt_sparsity.experiments.claims import VERDICTS, get_claim
 from rmt_sparsity.experiments.catalog import noise
+from rmt_sparsity.experiments.runner import get_claim
 
 IDS = [c.id for c in noise.CLAIMS]
 
@@ -18,7 +20,12 @@ def test_ids_cover_expected():
 def test_smoke_runs(cid):
     res = run_claim(cid, profile="smoke", seed=0)
     assert res.error is None, res.error
-    assert res.verdict.status in VERDICTS
+    pred, meas = res.prediction, res.measurement
+    assert math.isfinite(meas.value) and meas.n >= 1
+    assert meas.se is None or meas.se >= 0
+    assert pred.band[0] < pred.band[1]
+    # the recorded verdict is the claim's own rule applied to the recorded prediction and measurement
+    assert res.verdict == get_claim(cid).compare(pred, meas)
 
 
 def test_weighted_mp_figure_and_wrong_law_fails():

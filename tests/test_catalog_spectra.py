@@ -2,7 +2,7 @@
 
 import pytest
 
-from rmt_sparsity.experiments.claims import EXPECTED_CLAIMS, VERDICTS, registry, run_claim
+from rmt_sparsity.experiments.runner import registry, run_claim
 
 IDS = ["gaussian_concentration_band", "random_layers_read_random"]
 
@@ -12,13 +12,9 @@ def test_claim_smoke(cid):
     assert cid in registry()
     r = run_claim(cid, profile="smoke")
     assert r.error is None, r.error
-    assert r.verdict.status in VERDICTS and r.verdict.status != "not_implemented"
+    assert r.verdict.status != "not_implemented"
     assert r.measurement.figures and r.measurement.figures[0].kind in ("esd_vs_density", "hist_vs_pdf")
     assert run_claim(cid, profile="smoke").measurement.value == r.measurement.value  # deterministic
-
-
-def test_expected_id_registered():
-    assert "random_layers_read_random" in EXPECTED_CLAIMS
 
 
 def test_wrong_prediction_fails():

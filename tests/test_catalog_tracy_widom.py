@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 
-from rmt_sparsity.experiments.claims import VERDICTS, Prediction, get_claim, run_claim
+from rmt_sparsity.experiments.claims import Prediction
+from rmt_sparsity.experiments.runner import get_claim, run_claim
 
 
 def test_smoke_runs_with_allowed_verdict():
     res = run_claim("tw_largest_eigenvalue", profile="smoke", seed=0)
     assert res.error is None, res.error
-    assert res.verdict.status in VERDICTS and res.verdict.status != "not_implemented"
+    assert res.verdict.status != "not_implemented"
     assert res.measurement.figures[0].kind == "histogram_vs_density"
     assert 0.0 <= res.measurement.value <= 1.0
     again = run_claim("tw_largest_eigenvalue", profile="smoke", seed=0)

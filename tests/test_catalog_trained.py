@@ -7,7 +7,8 @@ import pytest
 
 from rmt_sparsity.experiments import Measurement, Prediction, run_claim
 from rmt_sparsity.experiments.catalog import trained
-from rmt_sparsity.experiments.claims import EXPECTED_CLAIMS, VERDICTS
+from rmt_sparsity.experiments.runner import get_claim, registry
+from rmt_sparsity.experiments.sparsing_law import fit_pure_power_law, sparsing_analysis, sparsing_verdict
 from rmt_sparsity.metrics import sparsing_law_relu
 
 IDS = [c.id for c in trained.CLAIMS]
@@ -15,7 +16,7 @@ IDS = [c.id for c in trained.CLAIMS]
 
 def test_ids_are_the_expected_ones():
     assert IDS == ["trained_key_concentration", "sparsing_law_fit", "noise_tolerates_pruning"]
-    assert set(IDS) <= set(EXPECTED_CLAIMS)
+    assert set(IDS) <= set(registry())
 
 
 @pytest.fixture(scope="module")
@@ -27,9 +28,11 @@ def smoke():
 def test_smoke_runs(smoke, cid):
     res = smoke[cid]
     assert res.error is None, res.error
-    assert res.verdict.status in VERDICTS
     assert res.verdict.status != "not_implemented"
     assert res.measurement.details["settings"]  # every claim states its settings
+    assert res.measurement.details["settings"]["steps"] == res.provenance["config"]["steps"]
+    # the recorded verdict is the claim's own rule applied to the recorded prediction and measurement
+    assert res.verdict == get_claim(cid).compare(res.prediction, res.measurement)
 
 
 def test_key_concentration_smoke_figures(smoke):
@@ -87,8 +90,8 @@ def test_paired_grid_se_formula_and_rule():
     # sqrt(s^2/n + (h/2)^2) with s = 0.02, n = 3, h = 0.02; rounding only (a few ulps)
     assert m == pytest.approx(0.04, rel=1e-12)
     assert se == pytest.approx(math.sqrt(0.02**2 / 3 + 0.01**2), rel=1e-12)
-    cmp = trained._effect_compare
-    pred = trained._prune_predict({"prune_step": 0.02, "delta": 0.01})
+    claim = get_claim("noise_tolerates_pruning")
+    cmp, pred = claim.compare, claim.predict({"prune_step": 0.02, "delta": 0.01})
     # identical differences of one grid step: SE = h/2 = 0.01, t_{0.975,2} = 4.30 -> 0.02 - 0.043 < 0
     m, se = trained._paired_grid_se([0.02] * 3, 0.02)
     assert cmp(pred, Measurement(m, se, 3)).status == "inconclusive"
@@ -105,7 +108,7 @@ def test_prune_grid():
 
 
 def _decide(D, A):
-    return trained._sparsing_decide(trained._sparsing_analysis(D, A, a0_method="wald"), r2_min=0.9)
+    return sparsing_verdict(sparsing_analysis(D, A, a0_method="wald"), r2_min=0.9)
 
 
 def test_sparsing_rule_passes_on_the_law():
@@ -145,21 +148,24 @@ def test_sparsing_rule_does_not_pass_a_pure_power_law():
 
 def test_power_law_fit_recovers_parameters():
     D = np.linspace(1.0, 30.0, 20)
-    f = trained._fit_power_law(D, 0.7 * D**-0.25)
+    f = fit_pure_power_law(D, 0.7 * D**-0.25)
     # exact data: Levenberg-Marquardt converges to rounding (xtol 1e-8 relative)
     assert f["k"] == pytest.approx(0.7, rel=1e-6) and f["beta"] == pytest.approx(0.25, rel=1e-6)
-    assert math.isnan(trained._fit_power_law(D, np.r_[0.0, np.ones(19)])["aic"])  # A <= 0: undefined
+    assert math.isnan(fit_pure_power_law(D, np.r_[0.0, np.ones(19)])["aic"])  # A <= 0: undefined
 
 
 def test_concentration_rule():
-    pred = trained._conc_predict({"width": 32, "depth": 2, "seeds": 3})
+    claim = get_claim("trained_key_concentration")
+    pred = claim.predict({"width": 32, "depth": 2, "seeds": 3})
     # m = 6 matrices: Binomial(6, 0.95)/6 has P(X <= 3) = 0.002, P(X <= 4) = 0.033 -> band [4/6, 1]
     assert pred.band == pytest.approx((4 / 6, 1.0))
-    assert trained._conc_compare(pred, Measurement(1.0, None, 6, details={"summary": "x"})).status == "pass"
-    assert trained._conc_compare(pred, Measurement(0.5, None, 6, details={"summary": "x"})).status == "fail"
+    assert pred.details["limit"] == 9.0  # ((1 + sqrt c)/(1 - sqrt c))^2 at c = 1/4
+    assert claim.compare(pred, Measurement(1.0, None, 6, details={"summary": "x"})).status == "pass"
+    assert claim.compare(pred, Measurement(0.5, None, 6, details={"summary": "x"})).status == "fail"
 
 
 def test_wrong_prediction_fails():
     # a claim whose prediction is off must fail: the key-matrix band moved away from the measured fraction
     wrong = Prediction(0.05, band=(0.0, 0.1))
-    assert trained._conc_compare(wrong, Measurement(1.0, None, 6, details={"summary": ""})).status == "fail"
+    compare = get_claim("trained_key_concentration").compare
+    assert compare(wrong, Measurement(1.0, None, 6, details={"summary": ""})).status == "fail"

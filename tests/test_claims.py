@@ -5,17 +5,17 @@ import json
 
 import pytest
 
-from rmt_sparsity.experiments import claims as C
+from rmt_sparsity.experiments import runner as R
 from rmt_sparsity.experiments.claims import (
     Claim,
     Measurement,
     Prediction,
     Verdict,
     agrees_within_se,
-    registry,
-    run_claim,
+    paired_effect,
     within_band,
 )
+from rmt_sparsity.experiments.runner import all_claim_ids, get_claim, registry, run_claim, run_claims
 
 
 def test_verdict_status_validated():
@@ -43,6 +43,21 @@ def test_agrees_within_se_rules():
     assert agrees_within_se(Prediction(0.0), Measurement(0.41, None)).status == "inconclusive"
 
 
+def test_paired_effect_rule_uses_student_t():
+    pred = Prediction(float("nan"), (0.0, float("inf")))
+    # n = 3: t_{0.975, 2} = 4.30, so 0.05 +- 0.02 (z = 2.5) is not enough to decide
+    assert paired_effect(pred, Measurement(0.05, 0.02, 3)).status == "inconclusive"
+    assert paired_effect(pred, Measurement(0.05, 0.01, 3)).status == "pass"
+    assert paired_effect(pred, Measurement(-0.05, 0.01, 3)).status == "fail"
+    # n = 30: t = 2.05, so the same 0.05 +- 0.02 now decides
+    assert paired_effect(pred, Measurement(0.05, 0.02, 30)).status == "pass"
+    assert paired_effect(pred, Measurement(0.05, float("nan"), 3)).status == "inconclusive"
+    assert paired_effect(pred, Measurement(0.05, None, 3)).status == "inconclusive"
+    unmatched = Measurement(0.2, 0.01, 3, details={"accuracy_matched": False, "accuracy_note": "drop 0.1"})
+    v = paired_effect(pred, unmatched)
+    assert v.status == "inconclusive" and "drop 0.1" in v.reason
+
+
 def test_registry_has_foundation_claims_and_expected_ids():
     reg = registry()
     assert {"mp_esd_matches_wishart", "mp_extreme_ratio"} <= set(reg)
@@ -52,11 +67,14 @@ def test_registry_has_foundation_claims_and_expected_ids():
         assert "smoke" in claim.profiles, f"{cid} has no smoke profile"
 
 
-def test_missing_capability_is_not_implemented(monkeypatch):
-    monkeypatch.setitem(C.EXPECTED_CLAIMS, "future_claim", ("A future claim.", "nowhere"))
-    res = run_claim("future_claim", profile="smoke")
-    assert res.verdict.status == "not_implemented"
-    assert res.prediction is None and res.measurement is None
+def test_registry_is_the_list_of_claims():
+    # the registry is the one source of truth: no other list of ids, and unknown ids are errors
+    assert all_claim_ids() == list(registry())
+    assert get_claim("mp_extreme_ratio") is registry()["mp_extreme_ratio"]
+    for call in (lambda: get_claim("future_claim"), lambda: run_claim("future_claim", profile="smoke"),
+                 lambda: run_claims(["mp_extreme_ratio", "future_claim"], profile="smoke")):
+        with pytest.raises(KeyError, match="future_claim"):
+            call()
 
 
 def _toy_claim(predict, measure=None):
@@ -74,7 +92,7 @@ def _toy_claim(predict, measure=None):
 def _with_claim(monkeypatch, claim):
     reg = dict(registry())
     reg[claim.id] = claim
-    monkeypatch.setattr(C, "_REGISTRY", reg)
+    monkeypatch.setattr(R, "_REGISTRY", reg)
 
 
 def test_wrong_prediction_fails(monkeypatch):
@@ -117,7 +135,7 @@ def test_record_is_strict_json():
     text = json.dumps(rec, allow_nan=False)
     assert set(json.loads(text)) >= {"id", "statement", "source", "prediction", "measurement", "verdict", "provenance", "timings"}
     prov = rec["provenance"]
-    assert prov["config_hash"] == C.config_hash(prov["config"]) and "numpy" in prov["versions"]
+    assert prov["config_hash"] == R.config_hash(prov["config"]) and "numpy" in prov["versions"]
 
 
 def test_config_fallback_to_smaller_profile():

@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 import pytest
 
 from rmt_sparsity.cli import main
-from rmt_sparsity.experiments.claims import all_claim_ids
+from rmt_sparsity.experiments.runner import all_claim_ids
 
 
 def _run(*args):
@@ -119,26 +119,24 @@ def test_unreachable_scheduler_exits_2(tmp_path, capsys):
 
 
 def test_strict_exit_code(tmp_path, monkeypatch):
-    from rmt_sparsity.experiments import claims as C
+    from rmt_sparsity.experiments import runner as R
     from rmt_sparsity.experiments.claims import Claim, Measurement, Prediction, within_band
 
     failing = Claim("always_fails", "x", "test", lambda c: Prediction(0.0, (0, 1)),
                     lambda c, r: Measurement(5.0), within_band, {"smoke": {}})
-    monkeypatch.setattr(C, "_REGISTRY", {"always_fails": failing})
-    monkeypatch.setattr(C, "EXPECTED_CLAIMS", {})
+    monkeypatch.setattr(R, "_REGISTRY", {"always_fails": failing})
     assert main(["verify", "--profile", "smoke", "--out", str(tmp_path), "--quiet"]) == 0
     assert main(["verify", "--profile", "smoke", "--out", str(tmp_path), "--quiet", "--strict"]) == 1
 
 
 def test_crash_exits_1(tmp_path, monkeypatch):
-    from rmt_sparsity.experiments import claims as C
+    from rmt_sparsity.experiments import runner as R
     from rmt_sparsity.experiments.claims import Claim, within_band
 
     def boom(cfg):
         raise RuntimeError("kaput")
 
-    monkeypatch.setattr(C, "_REGISTRY", {"crashes": Claim("crashes", "x", "t", boom, None, within_band, {"smoke": {}})})
-    monkeypatch.setattr(C, "EXPECTED_CLAIMS", {})
+    monkeypatch.setattr(R, "_REGISTRY", {"crashes": Claim("crashes", "x", "t", boom, None, within_band, {"smoke": {}})})
     assert main(["verify", "--profile", "smoke", "--out", str(tmp_path), "--quiet"]) == 1
 
 

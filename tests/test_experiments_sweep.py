@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rmt_sparsity.experiments.store import CorruptRecordWarning, ResultStore, canonical_json, point_key
-from rmt_sparsity.experiments.sweep import Sweep, _demo_random, _demo_square, expand_grid
+from rmt_sparsity.experiments.store import CorruptRecordWarning, ResultStore, canonical_json, expand_grid, point_key
+from rmt_sparsity.experiments.sweep import Sweep, _demo_random, _demo_square
 
 _json_scalars = st.one_of(st.integers(-10**6, 10**6), st.floats(allow_nan=False, allow_infinity=False),
                           st.text(max_size=5), st.booleans(), st.none())

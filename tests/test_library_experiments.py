@@ -8,8 +8,8 @@ import pytest
 
 from rmt_sparsity.experiments.library import (
     EXPERIMENTS,
-    _digits_config,
     activation_ratio_vs_steps,
+    digits_config,
     get_experiment,
     zero_fraction_vs_sigma,
 )
@@ -77,9 +77,9 @@ def test_bad_configs():
 def test_example_specs_are_valid(name):
     spec = tomllib.loads((EXAMPLES / name).read_text())
     assert spec["experiment"] in EXPERIMENTS
-    from rmt_sparsity.experiments.sweep import expand_grid
+    from rmt_sparsity.experiments.store import expand_grid
 
     for config in expand_grid(spec["grid"]):
-        _digits_config(config)  # every grid point passes validation
+        digits_config(config)  # every grid point passes validation
     plot = spec["plot"]
     assert plot["x"] in spec["grid"]

@@ -39,6 +39,12 @@ def test_public_names_resolve():
     assert not missing, f"__all__ names that do not resolve: {missing}"
 
 
+def test_all_lists_exactly_the_lazy_names():
+    # __all__ is written out explicitly; it must name every subpackage and flat re-export, and nothing else
+    assert len(rs.__all__) == len(set(rs.__all__))
+    assert set(rs.__all__) == {"__version__", *rs._SUBPACKAGES, *rs._LAZY}
+
+
 def test_unknown_attribute():
     import pytest
 

@@ -9,7 +9,7 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from rmt_sparsity.spectra import analyze, load_weights
-from rmt_sparsity.spectra.cli import main
+from rmt_sparsity.cli.analyze import main
 
 CORE = ("concentration", "sv_ratio", "stable_rank", "mp_scale", "lambda_max")
 

@@ -1,4 +1,4 @@
-"""Tests of the calibrated assertions in rmt_sparsity.testing (issue 14).
+"""Tests of the calibrated assertions in rmt_sparsity.testing.
 
 Default tests: exact finite-n moment formulas (closed forms, CLT limit, Monte
 Carlo), pass/fail behaviour on fixed seeds, messages and bad input.

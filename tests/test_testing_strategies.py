@@ -1,4 +1,4 @@
-"""Contract tests of the hypothesis strategies in rmt_sparsity.testing.strategies (issue 14).
+"""Contract tests of the hypothesis strategies in rmt_sparsity.testing.strategies.
 
 Each strategy's contract (shape, dtype, requested spectrum / density / structure)
 is checked as a property over drawn examples. The example sequence is fixed

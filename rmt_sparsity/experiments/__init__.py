@@ -1,32 +1,39 @@
 """Experiments: the claims registry (predictions paired with measurements), sweeps and executors.
 
-This is the only subpackage that pairs a prediction with a measurement (DESIGN §2).
+This is the only subpackage that pairs a prediction with a measurement.
+
+Modules
+-------
+claims         Claim, Prediction, Measurement, Verdict and the shared prediction and compare rules
+runner         the registry (discovered from ``catalog``) and ``run_claim``/``run_claims``
+catalog        the claims, one module per capability
+training       the digits training setup shared by the trained-network claims and sweeps
+sparsing_law   sparsing-law analysis of an activation-ratio trajectory
+sweep, ensemble_sweep, store, executors, library
+               sweeps over configs × seeds, their resumable store, executors and built-in experiments
 """
 
 from .claims import (
-    EXPECTED_CLAIMS,
     PROFILES,
+    VERDICTS,
     Claim,
-    ClaimResult,
     FigureData,
     Measurement,
     Prediction,
     Verdict,
     agrees_within_se,
-    config_hash,
-    get_claim,
-    registry,
-    run_claim,
-    run_claims,
+    coverage_prediction,
+    paired_effect,
     within_band,
 )
 from .executors import dask_executor, local_executor
-from .store import ResultStore
-from .sweep import Sweep, SweepResult
+from .runner import ClaimResult, all_claim_ids, claim_seed, config_hash, get_claim, registry, run_claim, run_claims
+from .store import ResultStore, SweepResult
+from .sweep import Sweep
 
 __all__ = [
-    "EXPECTED_CLAIMS",
     "PROFILES",
+    "VERDICTS",
     "Claim",
     "ClaimResult",
     "FigureData",
@@ -34,12 +41,16 @@ __all__ = [
     "Prediction",
     "Verdict",
     "agrees_within_se",
+    "coverage_prediction",
+    "paired_effect",
+    "within_band",
+    "all_claim_ids",
+    "claim_seed",
     "config_hash",
     "get_claim",
     "registry",
     "run_claim",
     "run_claims",
-    "within_band",
     "Sweep",
     "SweepResult",
     "ResultStore",

@@ -1,43 +1,34 @@
-"""The claims registry: every prediction paired with its measurement.
+"""Claims: a prediction paired with its measurement, and the rules that compare them.
 
 A :class:`Claim` states one thing the theory (or RMT) predicts, how to predict
-it, how to measure it and how to compare the two (DESIGN §3)::
+it, how to measure it and how to compare the two::
 
-    Claim(id, statement, source, predict, measure, compare, profiles)
+    Claim(id, statement, source, predict, measure, compare, profiles, kind)
     predict(config)      -> Prediction(value, band, level)
     measure(config, rng) -> Measurement(value, se, n)
     compare(pred, meas)  -> Verdict
 
 Claims live in the modules of :mod:`rmt_sparsity.experiments.catalog` (one
-module per capability, each exposing a list ``CLAIMS``); they are discovered
-automatically, so a capability adds claims without touching this file.
-:data:`EXPECTED_CLAIMS` lists claims promised by the roadmap: any of them that
-no catalog module provides yet is reported as ``not_implemented`` (never as
-passed).
-
-``measure`` always receives a :class:`numpy.random.Generator` derived from the
-run seed and the claim id only (so ``--only`` does not change the numbers);
-JAX-based claims derive their key from it with :func:`rmt_sparsity._rng.jax_key_from`.
+module per capability, each exposing a list ``CLAIMS``);
+:mod:`rmt_sparsity.experiments.runner` discovers them (the registry is the
+source of truth) and runs them. What several claims share lives here: the
+coverage prediction (:func:`coverage_prediction`) and the compare rules
+(:func:`within_band`, :func:`agrees_within_se`, :func:`paired_effect`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import importlib
-import json
 import math
-import pkgutil
-import platform
-import time
-import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from .._checks import check_choice
+from .._io import to_jsonable
+from .._stats import binomial_band, t_multiplier
 
 __all__ = [
     "PROFILES",
@@ -47,43 +38,23 @@ __all__ = [
     "Verdict",
     "FigureData",
     "Claim",
-    "ClaimResult",
-    "EXPECTED_CLAIMS",
-    "registry",
-    "get_claim",
-    "run_claim",
-    "run_claims",
+    "coverage_prediction",
     "within_band",
     "agrees_within_se",
-    "config_hash",
-    "claim_seed",
-    "package_versions",
+    "paired_effect",
+    "replace_prediction",
 ]
 
 #: Profiles, in increasing cost: ``smoke`` (seconds; tests), ``quick`` (the default main job,
 #: <= 10 min on 2 cores for all claims together), ``full``.
 PROFILES = ("smoke", "quick", "full")
 
+# Transitional alias: kernels.bench still imports this name; it moves to rmt_sparsity._io.to_jsonable
+# (the one JSON conversion), after which this line goes.
+_to_jsonable = to_jsonable
+
 #: Allowed verdict statuses (DESIGN §3).
 VERDICTS = ("pass", "fail", "inconclusive", "not_implemented")
-
-
-def _to_jsonable(obj):
-    """Convert numpy scalars/arrays and tuples so that ``json.dumps`` is exact and stable."""
-    if isinstance(obj, Mapping):
-        return {str(k): _to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_to_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _to_jsonable(obj.tolist())
-    if isinstance(obj, (np.bool_, bool)):
-        return bool(obj)
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        v = float(obj)
-        return v if math.isfinite(v) else repr(v)  # "nan"/"inf" strings keep JSON strict
-    return obj
 
 
 @dataclass(frozen=True)
@@ -109,7 +80,7 @@ class Prediction:
     details: Mapping[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict:
-        return _to_jsonable(
+        return to_jsonable(
             {"value": self.value, "band": self.band, "level": self.level, "details": dict(self.details)}
         )
 
@@ -151,7 +122,7 @@ class Measurement:
     figures: tuple[FigureData, ...] = ()
 
     def to_json(self) -> dict:
-        return _to_jsonable({"value": self.value, "se": self.se, "n": self.n, "details": dict(self.details)})
+        return to_jsonable({"value": self.value, "se": self.se, "n": self.n, "details": dict(self.details)})
 
 
 @dataclass(frozen=True)
@@ -182,7 +153,7 @@ class Claim:
     statement : str
         The claim in one sentence.
     source : str
-        Where it comes from (paper and arXiv id, DESIGN section).
+        Where it comes from (paper and arXiv id, with section or equation).
     predict : callable
         ``predict(config) -> Prediction``; pure (no randomness), or Monte-Carlo
         with its own fixed seed documented in the claim.
@@ -221,283 +192,26 @@ class Claim:
         return {}
 
 
-#: Claims promised by the roadmap (issue 12). Each maps to (statement, source). A claim
-#: listed here that no catalog module registers yet is reported as ``not_implemented``.
-EXPECTED_CLAIMS: dict[str, tuple[str, str]] = {
-    "mp_esd_matches_wishart": (
-        "The Marchenko-Pastur law matches sampled Wishart spectra.",
-        "Marchenko & Pastur 1967; DESIGN §4.1",
-    ),
-    "mp_extreme_ratio": (
-        "The extreme-eigenvalue ratio of WW^T/n lies in its predicted band around ((1+sqrt c)/(1-sqrt c))^2.",
-        "DESIGN §4.1-4.2",
-    ),
-    "tw_largest_eigenvalue": (
-        "lambda_max of sampled real Wishart matrices follows TW1 after Johnstone scaling.",
-        "Johnstone 2001, arXiv math/0102013",
-    ),
-    "weighted_mp_discounted_covariance": (
-        "The discounted input covariance follows the weighted (generalised) MP law.",
-        "Silverstein & Bai 1995; DESIGN §4.5",
-    ),
-    "paper_heuristic_mp_ratio": (
-        "The paper's heuristic MP(c = p/(B min(t, T_eff))) predicts the eigenvalue ratio of the discounted covariance.",
-        "Peng et al., arXiv 2309.03004 (Theorem 8 in its code)",
-    ),
-    "trained_key_concentration": (
-        "The spectral concentration of trained key matrices lies in the predicted band (against random init).",
-        "arXiv 2309.03004; DESIGN §4.5",
-    ),
-    "gradient_identity": (
-        "||dL/dK||_F^2 = ||x||^2 ||eta||^2 per token (equality for ReLU, >= for J-SquaredReLU).",
-        "arXiv 2309.03004; DESIGN §4.5",
-    ),
-    "layernorm_norm_facts": (
-        "||LN(x)||^2 = d v/(v+eps); ||x|| >= sqrt(d) for |gamma|>=1; >= 0.9 sqrt(d) with the zeroth bias.",
-        "arXiv 2309.03004; DESIGN §4.5",
-    ),
-    "noise_sharpness_trace": (
-        "Weight-noise sharpness ~ (s^2/2) tr H (broken where ReLU kinks matter).",
-        "DESIGN §4.5",
-    ),
-    "noise_raises_zero_fraction": (
-        "Weight noise raises the activation zero fraction and lowers the Hessian trace.",
-        "arXiv 2309.03004",
-    ),
-    "modules_raise_sparsity": (
-        "The theory's modules (J-SquaredReLU, zeroth bias, restricted LN) raise sparsity at matched accuracy.",
-        "arXiv 2309.03004",
-    ),
-    "sparse_ffn_savings": (
-        "Sparse FFN compute savings approach the ideal 1/rho at batch 1.",
-        "DESIGN §4.7",
-    ),
-    "sparsing_law_fit": (
-        "The activation ratio over training follows a sparsing-law form.",
-        "Luo et al., arXiv 2411.02335",
-    ),
-    "noise_tolerates_pruning": (
-        "Noise-trained nets tolerate more magnitude pruning (essential sparsity).",
-        "arXiv 2306.03805",
-    ),
-    "random_layers_read_random": (
-        "Random layers read as random: no spikes and no heavy tail.",
-        "DESIGN §4.1; STYLE.md",
-    ),
-}
+# ----------------------------------------------------------------------------- shared predictions
 
 
-_REGISTRY: dict[str, Claim] | None = None
+def coverage_prediction(m: int, coverage: float, details: Mapping[str, Any]) -> Prediction:
+    r"""The prediction that a fraction ``coverage`` of ``m`` independent draws falls in a band of that coverage.
 
-
-def registry() -> dict[str, Claim]:
-    """All registered claims, by id, in a stable order (catalog module name, then list order).
-
-    Catalog modules are imported on first call; they must keep heavy imports
-    (jax, numba kernels) inside their ``predict``/``measure`` functions.
-    """
-    global _REGISTRY
-    if _REGISTRY is None:
-        from . import catalog
-
-        found: dict[str, Claim] = {}
-        for info in sorted(pkgutil.iter_modules(catalog.__path__), key=lambda m: m.name):
-            if info.name.startswith("_"):
-                continue
-            mod = importlib.import_module(f"{catalog.__name__}.{info.name}")
-            for claim in getattr(mod, "CLAIMS", ()):
-                if claim.id in found:
-                    raise RuntimeError(f"duplicate claim id {claim.id!r} in {mod.__name__}")
-                found[claim.id] = claim
-        _REGISTRY = found
-    return dict(_REGISTRY)
-
-
-def all_claim_ids() -> list[str]:
-    """Registered ids followed by expected-but-missing ids."""
-    reg = registry()
-    return list(reg) + [cid for cid in EXPECTED_CLAIMS if cid not in reg]
-
-
-def get_claim(claim_id: str) -> Claim | None:
-    """The registered claim with this id, or ``None`` if it is only expected (not implemented)."""
-    reg = registry()
-    if claim_id in reg:
-        return reg[claim_id]
-    if claim_id in EXPECTED_CLAIMS:
-        return None
-    raise KeyError(claim_id)
-
-
-def config_hash(config: Mapping[str, Any]) -> str:
-    """SHA-256 (first 16 hex digits) of the canonical JSON of ``config``.
+    If a per-draw band (an edge-law band, a null band) is right, the number of
+    draws inside it is Binomial(m, coverage); the predicted value is
+    ``coverage`` and its band the central 95 % interval of the observed
+    fraction, :func:`rmt_sparsity._stats.binomial_band` (exact binomial
+    quantiles). Judge it with :func:`within_band`.
 
     Examples
     --------
-    >>> config_hash({"a": 1, "b": 2}) == config_hash({"b": 2, "a": 1})
-    True
+    >>> p = coverage_prediction(6, 0.95, {"statistic": "fraction of 6 matrices in their band"})
+    >>> p.value, p.band, p.level
+    (0.95, (0.6666666666666666, 1.0), 0.95)
     """
-    text = json.dumps(_to_jsonable(config), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def claim_seed(seed: int, claim_id: str) -> np.random.SeedSequence:
-    """The seed sequence for one claim: a function of the run seed and the claim id only."""
-    digest = int.from_bytes(hashlib.sha256(claim_id.encode()).digest()[:8], "little")
-    return np.random.SeedSequence([int(seed), digest])
-
-
-def package_versions() -> dict[str, str]:
-    """Versions of the package and of the libraries that change numbers."""
-    from importlib import metadata
-
-    from .._version import __version__
-
-    out = {"rmt_sparsity": __version__, "python": platform.python_version()}
-    for dist in ("numpy", "scipy", "numba", "jax", "jaxlib", "optax"):
-        try:
-            out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:  # pragma: no cover - optional at runtime
-            out[dist] = "not installed"
-    return out
-
-
-@dataclass
-class ClaimResult:
-    """The outcome of running one claim: the record written to ``claims.json``."""
-
-    id: str
-    statement: str
-    source: str
-    kind: str
-    prediction: Prediction | None
-    measurement: Measurement | None
-    verdict: Verdict
-    provenance: dict
-    timings: dict
-    error: str | None = None
-
-    def to_json(self) -> dict:
-        return {
-            "id": self.id,
-            "statement": self.statement,
-            "source": self.source,
-            "kind": self.kind,
-            "prediction": None if self.prediction is None else self.prediction.to_json(),
-            "measurement": None if self.measurement is None else self.measurement.to_json(),
-            "verdict": self.verdict.to_json(),
-            "provenance": _to_jsonable(self.provenance),
-            "timings": _to_jsonable(self.timings),
-            "error": self.error,
-        }
-
-    @property
-    def crashed(self) -> bool:
-        return self.error is not None
-
-
-def run_claim(claim_id: str, *, profile: str = "quick", seed: int = 0, overrides: Mapping | None = None) -> ClaimResult:
-    """Run one claim and return its result; exceptions are caught and recorded.
-
-    Parameters
-    ----------
-    claim_id : str
-    profile : {"smoke", "quick", "full"}
-    seed : int
-        Run seed; the claim's generator is ``claim_seed(seed, claim_id)``.
-    overrides : mapping, optional
-        Config entries replacing the profile's (for tests and sweeps).
-    """
-    check_choice("profile", profile, PROFILES)
-    claim = get_claim(claim_id)
-    if claim is None:
-        statement, source = EXPECTED_CLAIMS[claim_id]
-        return ClaimResult(
-            id=claim_id,
-            statement=statement,
-            source=source,
-            kind="unknown",
-            prediction=None,
-            measurement=None,
-            verdict=Verdict("not_implemented", "the capability this claim needs has not landed yet"),
-            provenance={"profile": profile, "seed": int(seed)},
-            timings={},
-        )
-    config = claim.config_for(profile)
-    if overrides:
-        config.update(overrides)
-    provenance = {
-        "profile": profile,
-        "seed": int(seed),
-        "config": config,
-        "config_hash": config_hash(config),
-        "versions": package_versions(),
-    }
-    timings: dict[str, float] = {}
-    pred = meas = None
-    try:
-        t0 = time.perf_counter()
-        pred = claim.predict(config)
-        timings["predict_s"] = time.perf_counter() - t0
-        rng = np.random.default_rng(claim_seed(seed, claim_id))
-        t0 = time.perf_counter()
-        meas = claim.measure(config, rng)
-        timings["measure_s"] = time.perf_counter() - t0
-        verdict = claim.compare(pred, meas)
-        if not isinstance(verdict, Verdict):
-            raise TypeError(f"compare of claim {claim_id!r} returned {type(verdict).__name__}, not Verdict")
-        error = None
-    except Exception as exc:  # a crashing claim is recorded, and makes `verify` exit 1
-        verdict = Verdict("inconclusive", f"claim crashed: {type(exc).__name__}: {exc}")
-        error = "".join(traceback.format_exception(exc))
-    return ClaimResult(
-        id=claim.id,
-        statement=claim.statement,
-        source=claim.source,
-        kind=claim.kind,
-        prediction=pred,
-        measurement=meas,
-        verdict=verdict,
-        provenance=provenance,
-        timings=timings,
-        error=error,
-    )
-
-
-def run_claims(
-    ids: Sequence[str] | None = None,
-    *,
-    profile: str = "quick",
-    seed: int = 0,
-    progress: bool = False,
-    executor=None,
-) -> list[ClaimResult]:
-    """Run several claims (all registered and expected ones by default).
-
-    Parameters
-    ----------
-    ids : sequence of str, optional
-        Claim ids; unknown ids raise ``KeyError`` before anything runs.
-    executor : concurrent.futures.Executor, optional
-        Runs the claims in parallel (e.g. a Dask client's executor); results
-        keep the order of ``ids``.
-    """
-    all_ids = all_claim_ids()
-    ids = list(all_ids if ids is None else ids)
-    unknown = [i for i in ids if i not in all_ids]
-    if unknown:
-        raise KeyError(", ".join(unknown))
-    from tqdm.auto import tqdm
-
-    if executor is None:
-        results = []
-        bar = tqdm(ids, desc=f"verify ({profile})", unit="claim", disable=not progress)
-        for cid in bar:
-            bar.set_postfix_str(cid)
-            results.append(run_claim(cid, profile=profile, seed=seed))
-        return results
-    futures = [executor.submit(run_claim, cid, profile=profile, seed=seed) for cid in ids]
-    return [f.result() for f in tqdm(futures, desc=f"verify ({profile})", unit="claim", disable=not progress)]
+    lo, hi = binomial_band(m, coverage)
+    return Prediction(value=coverage, band=(lo, hi), level=0.95, details=details)
 
 
 # ----------------------------------------------------------------------------- compare rules
@@ -559,6 +273,45 @@ def agrees_within_se(pred: Prediction, meas: Measurement, *, k: float = 4.0, pre
     z = abs(v - p) / tot if tot > 0 else (0.0 if v == p else math.inf)
     desc = f"measured {v:.6g} ± {tot:.3g} vs predicted {p:.6g} (|z| = {z:.2f}, k = {k:g})"
     return Verdict("pass" if z <= k else "fail", desc)
+
+
+def paired_effect(pred: Prediction, meas: Measurement) -> Verdict:
+    r"""Directional rule for a mean paired effect over ``n`` seeds (the prediction is "effect > 0").
+
+    With :math:`t = t_{0.975,\,n-1}` (:func:`rmt_sparsity._stats.t_multiplier`) and the
+    measurement's SE of the paired differences:
+
+    * ``pass`` if :math:`v - t\,\mathrm{SE} > 0`; ``fail`` if :math:`v + t\,\mathrm{SE} < 0`;
+      ``inconclusive`` otherwise (the interval includes 0);
+    * ``inconclusive`` without a finite SE, or when ``meas.details["accuracy_matched"]``
+      is ``False`` (the effect was not obtained at matched accuracy; ``accuracy_note`` says why).
+
+    ``meas.details["summary"]`` is appended to the reason. Three seeds give
+    :math:`t = 4.30`, so only clear effects decide.
+
+    Examples
+    --------
+    >>> pred = Prediction(float("nan"), (0.0, math.inf))
+    >>> paired_effect(pred, Measurement(0.05, 0.01, 3)).status
+    'pass'
+    >>> paired_effect(pred, Measurement(0.05, 0.02, 3)).status   # 0.05 - 4.30 x 0.02 < 0
+    'inconclusive'
+    >>> paired_effect(pred, Measurement(-0.05, 0.01, 3)).status
+    'fail'
+    """
+    v, se, n = float(meas.value), meas.se, int(meas.n)
+    k = t_multiplier(n)
+    extra = meas.details.get("summary", "")
+    if se is None or not math.isfinite(float(se)) or not math.isfinite(v):
+        return Verdict("inconclusive", f"no usable standard error (n = {n}); {extra}")
+    if meas.details.get("accuracy_matched") is False:
+        return Verdict("inconclusive", f"accuracy not matched: {meas.details['accuracy_note']}; {extra}")
+    desc = f"paired effect {v:+.4f} ± {se:.2g} (SE, n = {n} seeds, t = {k:.2f}); {extra}"
+    if v - k * se > 0:
+        return Verdict("pass", desc)
+    if v + k * se < 0:
+        return Verdict("fail", desc)
+    return Verdict("inconclusive", desc + "; interval includes 0")
 
 
 def replace_prediction(claim: Claim, predict: Callable) -> Claim:

@@ -29,8 +29,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 
 from .._checks import check_int
-from .store import ResultStore, canonical_json, host_name, point_key
-from .sweep import SweepResult, expand_grid
+from .store import ResultStore, SweepResult, canonical_json, expand_grid, point_key, point_record
 
 __all__ = ["VECTORISED_FIELDS", "EnsembleExperiment", "ensemble_groups", "run_ensemble_sweep"]
 
@@ -129,12 +128,6 @@ class EnsembleExperiment:
         return dict(self.summarize(res, dict(config), int(seed)))
 
 
-def _versions() -> dict:
-    from .claims import package_versions
-
-    return package_versions()
-
-
 def run_ensemble_sweep(experiment: EnsembleExperiment, grid, *, seeds, store, max_members=None,
                        max_memory_bytes=None, progress=True) -> SweepResult:
     """Run the missing points of ``grid × seeds`` as one ensemble per group; store one record per point.
@@ -227,21 +220,9 @@ def _run_group(experiment, pts, max_memory_bytes):
         canonical_json(r)  # fail with the point named below if the result cannot be stored
         results.append(r)
     total = time.perf_counter() - t0
-    versions, host = _versions(), host_name()
-    return [
-        {
-            "key": key,
-            "experiment": experiment.name,
-            "config": dict(c),
-            "seed": int(s),
-            "result": r,
-            "versions": versions,
-            "host": host,
-            "duration_s": total / len(pts),
-            "ensemble": {"size": len(pts), "group_duration_s": total, "members_per_run": ens.members_per_run},
-        }
-        for (key, c, s), r in zip(pts, results)
-    ]
+    ensemble = {"size": len(pts), "group_duration_s": total, "members_per_run": ens.members_per_run}
+    return [point_record(key, experiment.name, c, s, r, total / len(pts), ensemble=dict(ensemble))
+            for (key, c, s), r in zip(pts, results)]
 
 
 # ============================================================================= a small built-in experiment

@@ -25,9 +25,20 @@ JAX key built from it), so a point's result depends on (config, seed) only.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
-__all__ = ["EXPERIMENTS", "get_experiment"]
+from .sparsing_law import activation_trajectory, sparsing_analysis
+from .training import TRAIN_PROFILES, digits_model, digits_setup, train_digits
+
+__all__ = ["EXPERIMENTS", "get_experiment", "digits_config", "concentration_vs_effective_ratio", "wishart_concentration",
+           "zero_fraction_vs_sigma", "activation_ratio_vs_steps"]
+
+
+def _finite_or_none(v):
+    """``float(v)``, or None when it is not finite (sweep records hold no NaN: they are hashed canonically)."""
+    v = float(v)
+    return v if math.isfinite(v) else None
 
 
 def concentration_vs_effective_ratio(config: dict, seed: int) -> dict:
@@ -38,7 +49,8 @@ def concentration_vs_effective_ratio(config: dict, seed: int) -> dict:
     the simulated eigenvalue ratio of C_t, α, the paper's heuristic ratio
     c = p/(B·min(t, T_eff)) with its MP eigenvalue ratio, and the Kish count.
     """
-    from ..noise import mp_ratio, simulate_sgd_noise
+    from ..laws import MarchenkoPastur
+    from ..noise import simulate_sgd_noise
     from ..theory import effective_ratio, kish_effective_samples
 
     p, b, t = int(config["p"]), int(config["batch"]), int(config["steps"])
@@ -49,7 +61,7 @@ def concentration_vs_effective_ratio(config: dict, seed: int) -> dict:
         "cov_ratio": float(sim.cov_ratio[-1]),
         "alpha": float(sim.alpha[-1]),
         "effective_ratio": c,
-        "heuristic_mp_ratio": float(mp_ratio(c)),
+        "heuristic_mp_ratio": float(MarchenkoPastur(c).extreme_ratio()),
         "kish_effective_samples": float(kish_effective_samples(b, t, lr, wd)),
     }
 
@@ -59,29 +71,46 @@ def wishart_concentration(config: dict, seed: int) -> dict:
 
     Config keys: ``p``, ``n``.
     """
-    import math
-
     from ..ensembles import extreme_eigenvalues
+    from ..laws import MarchenkoPastur
 
     p, n = int(config["p"]), int(config["n"])
     lmax, lmin = extreme_eigenvalues(p, n, 1.0, size=1, rng=seed)
     c = p / n
-    limit = ((1 + math.sqrt(c)) / (1 - math.sqrt(c))) ** 2 if c < 1 else float("inf")
+    limit = MarchenkoPastur(c).extreme_ratio() if c < 1 else float("inf")
     return {"ratio": float(lmax[0] / lmin[0]), "limit": limit, "c": c}
 
 
 
-# ----------------------------------------------------------------------------- trained digits MLPs (issue 12)
+# ----------------------------------------------------------------------------- trained digits MLPs
 
-_DIGITS_DEFAULTS = {"width": 128, "depth": 2, "steps": 400, "batch_size": 128, "lr": 3e-3, "optimizer": "adamw",
-                    "loss": "mse", "probe_size": 256, "relative": True, "activation": "relu"}
+# The trained-network claims' setup (experiments.training) at its quick size, one run per point.
+_DIGITS_DEFAULTS = {**{k: v for k, v in TRAIN_PROFILES["quick"].items() if k not in ("eval_every", "seeds")},
+                    "relative": True, "activation": "relu"}
 
 
-def _digits_config(config: dict, **extra) -> dict:
-    """Defaults (the nn catalog's digits setup) merged with ``config``, validated before any JAX code runs."""
+def digits_config(config: dict) -> dict:
+    """A digits experiment's config: the defaults merged with ``config``, validated before any JAX code runs.
+
+    The defaults are the trained-network claims' quick setup
+    (:data:`~rmt_sparsity.experiments.training.TRAIN_PROFILES`), one run per point:
+    ``width`` 128, ``depth`` 2, ``steps`` 400, ``batch_size`` 128, ``lr`` 3e-3,
+    ``optimizer`` "adamw", ``loss`` "mse", ``probe_size`` 256, ``relative`` True,
+    ``activation`` "relu", ``sigma`` 0.
+
+    Examples
+    --------
+    >>> c = digits_config({"sigma": 0.1, "width": 8})
+    >>> c["width"], c["depth"], c["sigma"], c["relative"]
+    (8, 2, 0.1, True)
+    >>> digits_config({"optimizer": "lbfgs"})
+    Traceback (most recent call last):
+    ...
+    ValueError: config['optimizer'] must be one of ...
+    """
     from .._checks import check_choice, check_int, check_real
 
-    c = {**_DIGITS_DEFAULTS, **extra, **config}
+    c = {**_DIGITS_DEFAULTS, **config}
     c["sigma"] = check_real("config['sigma']", c.get("sigma", 0.0), lo=0.0)
     for k in ("width", "depth", "steps", "batch_size", "probe_size"):
         c[k] = check_int(f"config[{k!r}]", c[k], min=1)
@@ -97,14 +126,9 @@ def _train_digits(c: dict, seed: int, *, eval_every: int):
     """Train the digits MLP of config ``c`` with all randomness drawn from ``seed``; returns (model, TrainResult)."""
     import numpy as np
 
-    from ..nn import train
-    from .catalog.trained import _digits_model, _digits_setup
-
-    key, ds = _digits_setup(np.random.default_rng(seed))
-    model = _digits_model(c, activation=c["activation"])
-    res = train(model, ds, c["optimizer"], key=key, steps=c["steps"], eval_every=eval_every,
-                batch_size=c["batch_size"], lr=c["lr"], loss=c["loss"], quiet=True, probe_size=c["probe_size"],
-                sigma=c["sigma"], relative=c["relative"])
+    key, ds = digits_setup(np.random.default_rng(seed))
+    model = digits_model(c, activation=c["activation"])
+    res = train_digits(model, ds, c, key, sigma=c["sigma"], relative=c["relative"], eval_every=eval_every)
     return model, res
 
 
@@ -143,7 +167,7 @@ def zero_fraction_vs_sigma(config: dict, seed: int) -> dict:
 
     if "sigma" not in config:
         raise ValueError("config must give 'sigma' (weight-noise standard deviation, >= 0)")
-    c = _digits_config(config)
+    c = digits_config(config)
     model, res = _train_digits(c, seed, eval_every=c["steps"])
     h = res.history
     by_layer = [float(h[f"{n}.zero_fraction"][-1]) for n in model.layer_names]
@@ -186,16 +210,15 @@ def activation_ratio_vs_steps(config: dict, seed: int) -> dict:
     (7, 12)
     """
     from .._checks import check_int
-    from .catalog.trained import _activation_trajectory, _finite_or_none, _sparsing_analysis
 
-    c = _digits_config(config)
+    c = digits_config(config)
     eval_every = check_int("config['eval_every']", config.get("eval_every", max(c["steps"] // 40, 1)), min=1, max=c["steps"])
     if c["steps"] // eval_every < 5:
         raise ValueError(f"need at least 5 evaluations after step 0 to fit the 4-parameter law; got steps = {c['steps']}, "
                          f"eval_every = {eval_every}")
     model, res = _train_digits(c, seed, eval_every=eval_every)
-    steps, D, A = _activation_trajectory(res.history, model, c["batch_size"])
-    an = _sparsing_analysis(D[1:], A[1:], a0_method="wald")
+    steps, D, A = activation_trajectory(res.history, model.layer_names, c["batch_size"])
+    an = sparsing_analysis(D[1:], A[1:], a0_method="wald")
     law = an["law"]
     out = {
         "step": [int(s) for s in steps],

@@ -1,4 +1,11 @@
-"""A resumable results store: one JSON file per (config, seed), written atomically.
+"""The points of a sweep and their resumable store: one JSON file per (config, seed), written atomically.
+
+:func:`expand_grid` turns a grid into configs, :func:`point_key` names each
+(experiment, config, seed) point, :func:`point_record` builds its record,
+:class:`ResultStore` keeps the records and :class:`SweepResult` returns them.
+Both runners (:class:`~rmt_sparsity.experiments.Sweep` and
+:func:`~rmt_sparsity.experiments.ensemble_sweep.run_ensemble_sweep`) share
+these, so their stores are interchangeable.
 
 Layout::
 
@@ -13,17 +20,21 @@ an interrupted sweep resumes and loses nothing that had completed.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import numbers
 import socket
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from .._io import atomic_write_json
+from .._versions import package_versions
 
-__all__ = ["canonical_json", "point_key", "ResultStore", "CorruptRecordWarning"]
+__all__ = ["canonical_json", "point_key", "expand_grid", "point_record", "ResultStore", "SweepResult",
+           "CorruptRecordWarning"]
 
 
 class CorruptRecordWarning(UserWarning):
@@ -78,6 +89,74 @@ def point_key(config: Mapping, seed: int, experiment: str = "") -> str:
     """
     text = canonical_json({"experiment": experiment, "config": config, "seed": int(seed)})
     return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def expand_grid(grid) -> list[dict]:
+    """Configs of a grid: the Cartesian product of a dict of lists, or an explicit list of dicts.
+
+    Every config is checked to be hashable by :func:`canonical_json` before anything runs.
+
+    Examples
+    --------
+    >>> expand_grid({"a": [1, 2], "b": ["x"]})
+    [{'a': 1, 'b': 'x'}, {'a': 2, 'b': 'x'}]
+    """
+    if isinstance(grid, Mapping):
+        if not grid:
+            raise ValueError("grid must not be empty; got {}")
+        keys = list(grid)
+        values = []
+        for k in keys:
+            v = grid[k]
+            if isinstance(v, (str, bytes)) or not isinstance(v, Iterable):
+                raise TypeError(f"grid[{k!r}] must be a list of values; got {type(v).__name__} {v!r}")
+            v = list(v)
+            if not v:
+                raise ValueError(f"grid[{k!r}] must not be empty")
+            values.append(v)
+        configs = [dict(zip(keys, combo)) for combo in itertools.product(*values)]
+    elif isinstance(grid, Sequence) and not isinstance(grid, (str, bytes)):
+        configs = [dict(c) for c in grid]
+        if not configs:
+            raise ValueError("grid must not be empty; got []")
+        if not all(isinstance(c, Mapping) for c in grid):
+            raise TypeError("an explicit grid must be a list of config dicts")
+    else:
+        raise TypeError(f"grid must be a dict of lists or a list of dicts; got {type(grid).__name__}")
+    for c in configs:
+        canonical_json(c)  # raises TypeError naming a non-serialisable value, before anything runs
+    return configs
+
+
+def point_record(key: str, experiment: str, config: Mapping, seed: int, result: Mapping, duration_s: float,
+                 **extra) -> dict:
+    """The stored record of one point: its key, experiment, config, seed and result, with provenance.
+
+    ``result`` must be storable (:func:`canonical_json`: JSON types, finite numbers);
+    ``versions`` (:func:`rmt_sparsity._versions.package_versions`) and ``host`` are added,
+    then ``duration_s`` and any ``extra`` fields.
+
+    Examples
+    --------
+    >>> r = point_record("k", "demo", {"x": 1}, 0, {"y": 1.0}, 0.5)
+    >>> list(r)
+    ['key', 'experiment', 'config', 'seed', 'result', 'versions', 'host', 'duration_s']
+    """
+    if not isinstance(result, Mapping):
+        raise TypeError(f"a sweep point's result must be a dict; got {type(result).__name__}")
+    result = dict(result)
+    canonical_json(result)  # fail with the point named (by the caller) if the result cannot be stored
+    return {
+        "key": key,
+        "experiment": experiment,
+        "config": dict(config),
+        "seed": int(seed),
+        "result": result,
+        "versions": package_versions(),
+        "host": host_name(),
+        "duration_s": duration_s,
+        **extra,
+    }
 
 
 class ResultStore:
@@ -138,4 +217,22 @@ class ResultStore:
 
 
 def host_name() -> str:
+    """This machine's host name (recorded with each point)."""
     return socket.gethostname()
+
+
+@dataclass
+class SweepResult:
+    """The records of a sweep, in grid order (config-major, then seed)."""
+
+    records: list[dict]
+    computed: int
+    reused: int
+
+    def to_pandas(self):
+        """A flat DataFrame: config columns, ``seed``, and ``result.*`` columns (needs pandas)."""
+        try:
+            import pandas as pd
+        except ImportError as exc:
+            raise ImportError("SweepResult.to_pandas needs pandas (pip install pandas)") from exc
+        return pd.json_normalize([{**r["config"], "seed": r["seed"], "result": r["result"]} for r in self.records])

@@ -9,57 +9,15 @@
 
 from __future__ import annotations
 
-import itertools
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, as_completed
-from dataclasses import dataclass
 
 from .._checks import check_int
-from .store import ResultStore, canonical_json, host_name, point_key
+from .ensemble_sweep import EnsembleExperiment, run_ensemble_sweep
+from .store import ResultStore, SweepResult, expand_grid, point_key, point_record
 
-__all__ = ["Sweep", "SweepResult", "expand_grid"]
-
-
-def expand_grid(grid) -> list[dict]:
-    """Configs of a grid: the Cartesian product of a dict of lists, or an explicit list of dicts.
-
-    Examples
-    --------
-    >>> expand_grid({"a": [1, 2], "b": ["x"]})
-    [{'a': 1, 'b': 'x'}, {'a': 2, 'b': 'x'}]
-    """
-    if isinstance(grid, Mapping):
-        if not grid:
-            raise ValueError("grid must not be empty; got {}")
-        keys = list(grid)
-        values = []
-        for k in keys:
-            v = grid[k]
-            if isinstance(v, (str, bytes)) or not isinstance(v, Iterable):
-                raise TypeError(f"grid[{k!r}] must be a list of values; got {type(v).__name__} {v!r}")
-            v = list(v)
-            if not v:
-                raise ValueError(f"grid[{k!r}] must not be empty")
-            values.append(v)
-        configs = [dict(zip(keys, combo)) for combo in itertools.product(*values)]
-    elif isinstance(grid, Sequence) and not isinstance(grid, (str, bytes)):
-        configs = [dict(c) for c in grid]
-        if not configs:
-            raise ValueError("grid must not be empty; got []")
-        if not all(isinstance(c, Mapping) for c in grid):
-            raise TypeError("an explicit grid must be a list of config dicts")
-    else:
-        raise TypeError(f"grid must be a dict of lists or a list of dicts; got {type(grid).__name__}")
-    for c in configs:
-        canonical_json(c)  # raises TypeError naming a non-serialisable value, before anything runs
-    return configs
-
-
-def _versions() -> dict:
-    from .claims import package_versions
-
-    return package_versions()
+__all__ = ["Sweep"]
 
 
 def _execute(fn, config, seed, key, experiment):
@@ -68,35 +26,7 @@ def _execute(fn, config, seed, key, experiment):
     result = fn(dict(config), int(seed))
     if not isinstance(result, Mapping):
         raise TypeError(f"sweep function must return a dict; got {type(result).__name__}")
-    result = dict(result)
-    canonical_json(result)  # fail in the worker, with the point named, if the result cannot be stored
-    return {
-        "key": key,
-        "experiment": experiment,
-        "config": dict(config),
-        "seed": int(seed),
-        "result": result,
-        "versions": _versions(),
-        "host": host_name(),
-        "duration_s": time.perf_counter() - t0,
-    }
-
-
-@dataclass
-class SweepResult:
-    """The records of a sweep, in grid order (config-major, then seed)."""
-
-    records: list[dict]
-    computed: int
-    reused: int
-
-    def to_pandas(self):
-        """A flat DataFrame: config columns, ``seed``, and ``result.*`` columns (needs pandas)."""
-        try:
-            import pandas as pd
-        except ImportError as exc:
-            raise ImportError("SweepResult.to_pandas needs pandas (pip install pandas)") from exc
-        return pd.json_normalize([{**r["config"], "seed": r["seed"], "result": r["result"]} for r in self.records])
+    return point_record(key, experiment, config, seed, result, time.perf_counter() - t0)
 
 
 class Sweep:
@@ -162,8 +92,6 @@ class Sweep:
         holds one record per point, with the same keys.
         """
         from tqdm.auto import tqdm
-
-        from .ensemble_sweep import EnsembleExperiment, run_ensemble_sweep
 
         if isinstance(self.fn, EnsembleExperiment) and self.executor in (None, "local", "serial"):
             if self.experiment != self.fn.name:

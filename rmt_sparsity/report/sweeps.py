@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 
-import numpy as np
-
+from .._stats import mean_se
 from ..experiments.claims import FigureData
 from .figures import render
 
@@ -43,9 +41,9 @@ def sweep_figure(records, *, x: str, y: str, group: str | None = None, title: st
         gx = sorted(xv for gg, xv in cells if gg == g)
         means, ses = [], []
         for xv in gx:
-            v = np.asarray(cells[(g, xv)])
-            means.append(float(v.mean()))
-            ses.append(float(v.std(ddof=1) / math.sqrt(v.size)) if v.size > 1 else 0.0)
+            m, se = mean_se(cells[(g, xv)])
+            means.append(m)
+            ses.append(se if len(cells[(g, xv)]) > 1 else 0.0)  # one seed: no error bar
         series[label], errors[label], xs[label] = means, ses, gx
     all_x = sorted({xv for _, xv in cells})
     return FigureData("lines", title or f"{y} vs {x}", {"x": all_x, "xs": xs, "series": series, "errors": errors,

@@ -59,7 +59,6 @@ def format_table(results) -> str:
 
     Examples
     --------
-    >>> from rmt_sparsity.experiments.claims import run_claim
     >>> print(format_table([]).splitlines()[0].split())
     ['claim', 'verdict', 'prediction', 'band', 'measurement', 'se']
     """

@@ -1,7 +1,7 @@
 r"""``analyze``: one tidy record per 2-D weight of a model (dict of arrays or a safetensors file; no torch).
 
 Per weight ``W`` (stored (out, in) = p × n, ratio p/n, spectrum of
-:math:`WW^\top/n`, DESIGN §3): the spectral concentration with its null band
+:math:`WW^\top/n`): the spectral concentration with its null band
 (:func:`concentration_vs_random`), the stable rank, the calibrated MP fit
 with Tracy–Widom outliers (:func:`fit_mp`) and the power-law tail
 (:func:`fit_power_law`).
@@ -16,9 +16,10 @@ from collections.abc import Mapping
 import numpy as np
 
 from .._checks import check_choice, check_int, check_probability, check_real
+from .._io import to_builtin
 from .._rng import spawn
 from ._basic import as_weight_matrix, gram_eigenvalues
-from ._concentration import _concentration_from_eigs, _concentration_test, _to_builtin
+from ._concentration import _concentration_from_eigs, _concentration_test
 from ._mp_fit import _fit_mp
 from ._power_law import fit_power_law
 
@@ -58,14 +59,6 @@ def load_weights(path) -> dict[str, np.ndarray]:
         return load_file(path)
     except Exception as exc:  # safetensors raises SafetensorError / OSError / TypeError for bad files
         raise ValueError(f"could not read {path!r} as a safetensors file: {type(exc).__name__}: {exc}") from exc
-
-
-def _finite_or_nan(v):
-    try:
-        v = float(v)
-    except (TypeError, ValueError):
-        return math.nan
-    return v
 
 
 def analyze_matrix(
@@ -155,7 +148,7 @@ def analyze_matrix(
         rec.update(tail="no power-law tail", tail_alpha=math.nan, tail_alpha_ci=[math.nan, math.nan],
                    tail_xmin=math.nan, tail_decades=0.0,
                    tail_verdict=f"no power-law tail: too few non-zero eigenvalues ({nz.size} < 20) for a tail fit")
-    return _to_builtin(rec)
+    return to_builtin(rec)
 
 
 def analyze(

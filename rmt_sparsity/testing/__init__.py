@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import importlib
 
-# --- section: testing (issue 14) ---
 from ._assertions import (
     EDGE_MIN_DIM,
     assert_close_statistically,

@@ -1,4 +1,4 @@
-"""Claims about flatness measures (issue 9; DESIGN §4.5-4.6).
+"""Claims about flatness measures (arXiv 2309.03004; weight-noise sharpness and Hessian measures).
 
 * ``noise_sharpness_trace`` - weight-noise sharpness against its quadratic
   prediction, :math:`\\mathbb E[L(W+E)] - L(W) = \\tfrac{s^2}{2}\\operatorname{tr}H + O(s^4)`,
@@ -26,14 +26,10 @@ import math
 
 import numpy as np
 
+from ..._stats import mean_se
 from ..claims import Claim, FigureData, Measurement, Prediction, Verdict, agrees_within_se
 
 __all__ = ["CLAIMS"]
-
-
-def _se(vals):
-    v = np.asarray(vals, dtype=float)
-    return float(v.std(ddof=1) / math.sqrt(v.size)) if v.size > 1 else float("nan")
 
 
 def _mse_loss(model):
@@ -214,9 +210,10 @@ def _ntf_measure(config, rng) -> Measurement:
         ll = np.log(out["noisy"]["lambda_max"] / out["plain"]["lambda_max"])
     else:
         lt = ll = np.full(config["seeds"], np.nan)
+    (mt, st), (ml, sl) = mean_se(lt), mean_se(ll)
     details = {
         "log_ratio_trace": lt.tolist(), "log_ratio_lambda_max": ll.tolist(),
-        "mean_log_ratio_lambda_max": float(np.mean(ll)), "se_log_ratio_lambda_max": _se(ll),
+        "mean_log_ratio_lambda_max": ml, "se_log_ratio_lambda_max": sl,
         "train_sigma_relative": config["train_sigma"],
         "per_arm": {a: {**{k: np.asarray(v).tolist() for k, v in out[a].items()}, **info[a]} for a in arms},
         "all_positive": positive,
@@ -226,10 +223,10 @@ def _ntf_measure(config, rng) -> Measurement:
         kind="bars",
         title=f"Noise-trained (relative s = {config['train_sigma']}) vs plain, paired over {config['seeds']} seeds",
         data={"labels": ["log tr H ratio", "log lambda_max ratio"],
-              "values": [float(np.mean(lt)), float(np.mean(ll))], "errors": [_se(lt), _se(ll)],
+              "values": [mt, ml], "errors": [st, sl],
               "ylabel": "log(noise-trained / plain)"},
     )
-    return Measurement(value=float(np.mean(lt)), se=_se(lt), n=config["seeds"], details=details, figures=(fig,))
+    return Measurement(value=mt, se=st, n=config["seeds"], details=details, figures=(fig,))
 
 
 def _ntf_compare(pred: Prediction, meas: Measurement) -> Verdict:

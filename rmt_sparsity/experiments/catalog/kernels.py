@@ -11,7 +11,7 @@ from ..claims import Claim, FigureData, Measurement, Prediction, Verdict
 
 __all__ = ["CLAIMS"]
 
-#: Pass threshold on the fraction of ideal (speed-up × density), the issue-11 goal 0.8/ρ.
+#: Pass threshold on the fraction of ideal (speed-up × density): the stated goal is a speed-up of 0.8/ρ.
 MIN_FRACTION = 0.8
 #: Normal multiplier for the measurement's standard error in the verdict (two-sided ~95 %).
 K_SE = 2.0
@@ -108,13 +108,13 @@ CLAIMS = [
     Claim(
         id="sparse_ffn_savings",
         statement="Sparse FFN compute savings approach the ideal 1/rho at batch 1.",
-        source="DESIGN §4.7; issue 11 (batch 1, density 10 %, single thread vs single-thread BLAS)",
+        source="DESIGN §4.7 (batch 1, density 10 %, single thread vs single-thread BLAS)",
         predict=_predict,
         measure=_measure,
         compare=_compare,
         profiles={
             "smoke": {"size": (256, 1024), "density": 0.1, "densities": (0.5, 0.2, 0.1, 0.05, 0.01), "batches": (1,), "repeats": 9},
-            # quick = the benchmark's batch-1 run at the size where the goal is stated (issue 11);
+            # quick = the benchmark's batch-1 run at the size where the goal is stated;
             # 4096 x 16384 float32 is 256 MiB, far beyond any cache, and takes a few seconds.
             "quick": {"size": (4096, 16384), "density": 0.1, "densities": (0.5, 0.2, 0.1, 0.05, 0.01), "batches": (1,), "repeats": 21},
             "full": {"size": (4096, 16384), "density": 0.1, "densities": (0.5, 0.2, 0.1, 0.05, 0.01), "batches": (1, 8, 64), "repeats": 31},

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from ..claims import Claim, FigureData, Measurement, Prediction, Verdict, within_band
+from ..claims import Claim, FigureData, Measurement, Prediction, Verdict, coverage_prediction, within_band
 
 __all__ = ["CLAIMS"]
 
@@ -82,10 +82,6 @@ def _esd_compare(pred: Prediction, meas: Measurement) -> Verdict:
 # ----------------------------------------------------------------------------- extreme ratio
 
 
-def _ratio_limit(c: float) -> float:
-    return ((1.0 + math.sqrt(c)) / (1.0 - math.sqrt(c))) ** 2
-
-
 def _ratio_band(config):
     from ...laws import edge_band
 
@@ -100,25 +96,23 @@ def _ratio_predict(config) -> Prediction:
     edge at the bottom, combined by TW convolution). If it is right, a fraction
     ``level`` of ``m`` independent matrices falls inside its central band; the
     prediction's band is the central 95 % binomial interval of that fraction
-    (exact ``binom.ppf``, no normal approximation). The TW approximation itself
+    (exact quantiles, :func:`rmt_sparsity._stats.binomial_band`; no normal approximation). The TW approximation itself
     has an O(n^{-2/3}) error, which at small sizes can move the coverage.
     """
-    from scipy.stats import binom
+    from ...laws import MarchenkoPastur
 
     p, n, m = config["p"], config["n"], config["matrices"]
     eb = _ratio_band(config)
-    lo, hi = binom.ppf([0.025, 0.975], m, eb.level) / m
-    return Prediction(
-        value=eb.level,
-        band=(float(lo), float(hi)),
-        level=0.95,
-        details={
+    return coverage_prediction(
+        m,
+        eb.level,
+        {
             "statistic": "fraction of independent matrices whose ratio lies in the edge-law band",
             "edge_band": list(eb.band),
             "edge_band_level": eb.level,
             "edge_band_method": eb.method,
             "predicted_median_ratio": eb.median,
-            "limit_ratio": _ratio_limit(p / n) if p < n else float("inf"),
+            "limit_ratio": MarchenkoPastur(p / n).extreme_ratio() if p < n else float("inf"),
             "ratio": p / n,
         },
     )

@@ -1,4 +1,4 @@
-"""Claims about the theory's networks and modules (issue 8; DESIGN §4.5).
+"""Claims about the theory's networks and modules (arXiv 2309.03004).
 
 * ``gradient_identity`` - per token, :math:`\\|\\partial L_t/\\partial K\\|_F^2 = \\|x_t\\|^2\\|\\eta_t\\|^2`,
   with :math:`\\|\\eta_t\\|^2 = \\sum_{active} g_i^2` for ReLU and :math:`\\ge` for J-SquaredReLU,
@@ -11,8 +11,9 @@
 * ``modules_raise_sparsity`` - J-SquaredReLU + zeroth bias + restricted LayerNorm raise the
   zero fraction against the ReLU / affine-LayerNorm baseline at matched accuracy.
 
-The two empirical claims use a Student-t interval over paired seeds
-(:math:`t_{0.975, n-1}` times the SE of the paired differences): ``pass`` when the
+The two empirical claims train on digits (:mod:`rmt_sparsity.experiments.training`) and use
+a Student-t interval over paired seeds (:func:`~rmt_sparsity.experiments.claims.paired_effect`:
+:math:`t_{0.975, n-1}` times the SE of the paired differences): ``pass`` when the
 effect is positive beyond it, ``fail`` when negative beyond it, ``inconclusive``
 otherwise (3 seeds give :math:`t = 4.30`, so only clear effects decide).
 Heavy imports (JAX, :mod:`rmt_sparsity.nn`) happen inside ``measure``.
@@ -24,23 +25,13 @@ import math
 
 import numpy as np
 
-from ..claims import Claim, FigureData, Measurement, Prediction, Verdict, within_band
+from ..._stats import mean_se
+from ..claims import Claim, FigureData, Measurement, Prediction, paired_effect, within_band
+from ..training import digits_model, digits_setup, seed_mean_se, train_digits, train_profiles
 
 __all__ = ["CLAIMS"]
 
 SOURCE = "Peng, Qi, Shi, Gao, arXiv 2309.03004 (and 2605.25612); DESIGN §4.5"
-
-
-def _mean_se(vals):
-    v = np.asarray(vals, dtype=float)
-    se = float(v.std(ddof=1) / math.sqrt(v.size)) if v.size > 1 else float("nan")
-    return float(v.mean()), se
-
-
-def _t975(n):
-    from scipy.stats import t
-
-    return float(t.ppf(0.975, n - 1)) if n > 1 else float("inf")
 
 
 # ============================================================================= gradient identity
@@ -176,23 +167,17 @@ def _ln_measure(config, rng) -> Measurement:
 
 
 def _digits_arms(config, rng, arms):
-    """Train each arm (name -> train kwargs + model kwargs) on digits for each paired seed."""
+    """Train each arm (name -> model kwargs, train kwargs) on digits for each paired seed."""
     import jax
 
-    from ..._rng import jax_key_from
-    from ...nn import MLP, load_digits, train
-
-    key = jax_key_from(rng)
-    ds = load_digits(rng=rng)
+    key, ds = digits_setup(rng)
     out = {a: {"zero_fraction": [], "zero_fraction_by_layer": [], "test_loss": [], "test_accuracy": [], "curve": []} for a in arms}
     steps_axis = None
     for s in range(config["seeds"]):
         ks = jax.random.fold_in(key, s)  # same init and minibatch stream in every arm
         for arm, (model_kw, train_kw) in arms.items():
-            model = MLP(d_in=64, d_out=10, width=config["width"], depth=config["depth"], **model_kw)
-            res = train(model, ds, config["optimizer"], key=ks, steps=config["steps"], eval_every=config["eval_every"],
-                        batch_size=config["batch_size"], lr=config["lr"], loss=config["loss"], quiet=True,
-                        probe_size=config["probe_size"], **train_kw)
+            model = digits_model(config, **model_kw)
+            res = train_digits(model, ds, config, ks, **train_kw)
             h = res.history
             zf = np.mean([h[f"{n}.zero_fraction"] for n in model.layer_names], axis=0)
             out[arm]["zero_fraction"].append(float(zf[-1]))
@@ -202,22 +187,6 @@ def _digits_arms(config, rng, arms):
             out[arm]["curve"].append(zf.tolist())
             steps_axis = h["step"].tolist()
     return out, steps_axis
-
-
-def _effect_compare(pred: Prediction, meas: Measurement) -> Verdict:
-    v, se, n = float(meas.value), meas.se, int(meas.n)
-    k = _t975(n)
-    extra = meas.details.get("summary", "")
-    if se is None or not math.isfinite(float(se)) or not math.isfinite(v):
-        return Verdict("inconclusive", f"no usable standard error (n = {n}); {extra}")
-    if meas.details.get("accuracy_matched") is False:
-        return Verdict("inconclusive", f"accuracy not matched: {meas.details['accuracy_note']}; {extra}")
-    desc = f"paired effect {v:+.4f} ± {se:.2g} (SE, n = {n} seeds, t = {k:.2f}); {extra}"
-    if v - k * se > 0:
-        return Verdict("pass", desc)
-    if v + k * se < 0:
-        return Verdict("fail", desc)
-    return Verdict("inconclusive", desc + "; interval includes 0")
 
 
 def _effect_predict(config) -> Prediction:
@@ -233,10 +202,10 @@ def _effect_predict(config) -> Prediction:
 
 
 def _figures(title, labels, out, steps_axis):
-    means = [_mean_se(out[a]["zero_fraction"]) for a in out]
-    curves = {lab: np.mean(out[a]["curve"], axis=0).tolist() for lab, a in zip(labels, out)}
-    errs = {lab: (np.std(out[a]["curve"], axis=0, ddof=1) / math.sqrt(len(out[a]["curve"]))).tolist()
-            if len(out[a]["curve"]) > 1 else [0.0] * len(steps_axis) for lab, a in zip(labels, out)}
+    means = [mean_se(out[a]["zero_fraction"]) for a in out]
+    bands = {lab: seed_mean_se(out[a]["curve"]) for lab, a in zip(labels, out)}
+    curves = {lab: mean for lab, (mean, _) in bands.items()}
+    errs = {lab: se for lab, (_, se) in bands.items()}
     return (
         FigureData(kind="bars", title=title, data={"labels": labels, "values": [m for m, _ in means],
                                                    "errors": [e for _, e in means], "ylabel": "zero fraction (mean ± SE over seeds)"}),
@@ -253,8 +222,8 @@ def _noise_measure(config, rng) -> Measurement:
     }
     out, steps_axis = _digits_arms(config, rng, arms)
     diff = np.subtract(out["noise"]["zero_fraction"], out["plain"]["zero_fraction"])
-    d, se = _mean_se(diff)
-    stats = {a: {k: _mean_se(out[a][k]) for k in ("zero_fraction", "test_loss", "test_accuracy")} for a in arms}
+    d, se = mean_se(diff)
+    stats = {a: {k: mean_se(out[a][k]) for k in ("zero_fraction", "test_loss", "test_accuracy")} for a in arms}
     summary = (f"zero fraction {stats['plain']['zero_fraction'][0]:.3f} -> {stats['noise']['zero_fraction'][0]:.3f}; "
                f"test loss {stats['plain']['test_loss'][0]:.4f} -> {stats['noise']['test_loss'][0]:.4f}; "
                f"test accuracy {stats['plain']['test_accuracy'][0]:.3f} -> {stats['noise']['test_accuracy'][0]:.3f}")
@@ -275,11 +244,11 @@ def _modules_measure(config, rng) -> Measurement:
     }
     out, steps_axis = _digits_arms(config, rng, arms)
     diff = np.subtract(out["modules"]["zero_fraction"], out["baseline"]["zero_fraction"])
-    d, se = _mean_se(diff)
-    acc_drop, acc_se = _mean_se(np.subtract(out["baseline"]["test_accuracy"], out["modules"]["test_accuracy"]))
+    d, se = mean_se(diff)
+    acc_drop, acc_se = mean_se(np.subtract(out["baseline"]["test_accuracy"], out["modules"]["test_accuracy"]))
     tol = config["accuracy_tolerance"]
     matched = acc_drop <= tol
-    stats = {a: {k: _mean_se(out[a][k]) for k in ("zero_fraction", "test_loss", "test_accuracy")} for a in arms}
+    stats = {a: {k: mean_se(out[a][k]) for k in ("zero_fraction", "test_loss", "test_accuracy")} for a in arms}
     summary = (f"zero fraction {stats['baseline']['zero_fraction'][0]:.3f} -> {stats['modules']['zero_fraction'][0]:.3f}; "
                f"test accuracy {stats['baseline']['test_accuracy'][0]:.3f} -> {stats['modules']['test_accuracy'][0]:.3f} "
                f"(drop {acc_drop:+.3f} ± {acc_se:.2g}, allowed <= {tol})")
@@ -293,12 +262,6 @@ def _modules_measure(config, rng) -> Measurement:
                          ["ReLU, affine LN", "JSReLU + zeroth bias + restricted LN"], out, steps_axis),
     )
 
-
-_TRAIN_QUICK = {"width": 128, "depth": 2, "steps": 400, "eval_every": 100, "batch_size": 128, "lr": 3e-3,
-                "optimizer": "adamw", "loss": "mse", "seeds": 3, "probe_size": 256}
-_TRAIN_SMOKE = {"width": 16, "depth": 2, "steps": 20, "eval_every": 10, "batch_size": 32, "lr": 3e-3,
-                "optimizer": "adamw", "loss": "mse", "seeds": 2, "probe_size": 64}
-_TRAIN_FULL = dict(_TRAIN_QUICK, steps=3000, eval_every=250, seeds=5)
 
 CLAIMS = [
     Claim(
@@ -336,12 +299,8 @@ CLAIMS = [
         source="Peng et al., arXiv 2309.03004",
         predict=_effect_predict,
         measure=_noise_measure,
-        compare=_effect_compare,
-        profiles={
-            "smoke": dict(_TRAIN_SMOKE, sigma=0.1),
-            "quick": dict(_TRAIN_QUICK, sigma=0.1),
-            "full": dict(_TRAIN_FULL, sigma=0.1),
-        },
+        compare=paired_effect,
+        profiles=train_profiles(sigma=0.1),
         kind="empirical",
     ),
     Claim(
@@ -351,12 +310,8 @@ CLAIMS = [
         source="Peng et al., arXiv 2309.03004",
         predict=_effect_predict,
         measure=_modules_measure,
-        compare=_effect_compare,
-        profiles={
-            "smoke": dict(_TRAIN_SMOKE, accuracy_tolerance=0.02),
-            "quick": dict(_TRAIN_QUICK, accuracy_tolerance=0.02),
-            "full": dict(_TRAIN_FULL, accuracy_tolerance=0.02),
-        },
+        compare=paired_effect,
+        profiles=train_profiles(accuracy_tolerance=0.02),
         kind="empirical",
     ),
 ]

@@ -13,37 +13,28 @@ import math
 
 import numpy as np
 
-from ..claims import Claim, FigureData, Measurement, Prediction, within_band
+from ..._stats import binomial_band, mean_se
+from ..claims import Claim, FigureData, Measurement, Prediction, coverage_prediction, within_band
 
 __all__ = ["CLAIMS"]
-
-
-def _binomial_band(m, prob, level=0.95):
-    """Central ``level`` band of Binomial(m, prob)/m (the sampling band of an observed rate)."""
-    from scipy.stats import binom
-
-    a = (1.0 - level) / 2.0
-    return float(binom.ppf(a, m, prob) / m), float(binom.isf(a, m, prob) / m)
 
 
 # ----------------------------------------------------------------------------- concentration band
 
 
 def _conc_predict(config) -> Prediction:
-    from ...laws import edge_band
+    from ...laws import MarchenkoPastur, edge_band
 
     d, m = config["d"], config["matrices"]
     eb = edge_band(4 * d, d, 1, "ratio", 0.95)
-    lo, hi = _binomial_band(m, 0.95)
-    return Prediction(
-        value=0.95,
-        band=(lo, hi),
-        level=0.95,
-        details={
+    return coverage_prediction(
+        m,
+        0.95,
+        {
             "statistic": f"fraction of {m} Gaussian {4 * d}x{d} matrices whose concentration lies in its 95% band",
             "single_matrix_band": list(eb.band),
             "band_method": eb.method,
-            "limit": 9.0,
+            "limit": MarchenkoPastur(d / (4 * d)).extreme_ratio(),
             "finite_n_median": eb.median,
             "convention": "lambda_max/lambda_min(non-zero) of K K^T, cut 0.1 x mean over all 4d eigenvalues",
         },
@@ -51,7 +42,7 @@ def _conc_predict(config) -> Prediction:
 
 
 def _conc_measure(config, rng) -> Measurement:
-    from ...laws import edge_band
+    from ...laws import MarchenkoPastur, edge_band
     from ...spectra import spectral_concentration
     from ...spectra._concentration import _AnalyticRatioLaw
 
@@ -74,14 +65,15 @@ def _conc_measure(config, rng) -> Measurement:
             "xlabel": "lambda_max / lambda_min of K K^T",
         },
     )
+    mean_ratio, se_ratio = mean_se(ratios)
     return Measurement(
         value=float(inside.mean()),
         se=None,  # the band is the binomial sampling band of the rate
         n=m,
         details={
-            "mean_ratio": float(ratios.mean()),
-            "se_mean_ratio": float(ratios.std(ddof=1) / math.sqrt(m)),
-            "limit": 9.0,
+            "mean_ratio": mean_ratio,
+            "se_mean_ratio": se_ratio,
+            "limit": MarchenkoPastur(d / (4 * d)).extreme_ratio(),
             "band": list(eb.band),
             "mean_sv_ratio": float(np.sqrt(ratios).mean()),
         },
@@ -95,7 +87,7 @@ def _conc_measure(config, rng) -> Measurement:
 def _rr_predict(config) -> Prediction:
     m = config["matrices"] * len(config["shapes"])
     alpha = config.get("alpha", 0.05)
-    lo, hi = _binomial_band(m, alpha)
+    lo, hi = binomial_band(m, alpha)
     return Prediction(
         value=alpha,
         band=(0.0, hi),

@@ -10,10 +10,9 @@ Heavy imports (numba kernels, the Tracy-Widom fits) happen inside predict/measur
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
+from ..._stats import mean_se
 from ..claims import Claim, FigureData, Measurement, Prediction, Verdict, within_band
 
 __all__ = ["CLAIMS"]
@@ -80,14 +79,15 @@ def _tw_measure(config, rng) -> Measurement:
             "xlabel": "(lambda_max - mu)/s",
         },
     )
+    mean_z, se_z = mean_se(z)
     return Measurement(
         value=float(ks.statistic),
         se=None,
         n=draws,
         details={
             "ks_pvalue": float(ks.pvalue),
-            "mean_scaled": float(z.mean()),
-            "se_mean_scaled": float(z.std(ddof=1) / math.sqrt(draws)),
+            "mean_scaled": mean_z,
+            "se_mean_scaled": se_z,
             "sd_scaled": float(z.std(ddof=1)),
             "tw1_mean": tw.mean(),
             "sampler": "Dumitriu-Edelman bidiagonal, Golub-Kahan Sturm bisection (exact law)",

@@ -1,8 +1,8 @@
-r"""Claims about trained networks: key-matrix spectra, the sparsing law, pruning tolerance (issue 12).
+r"""Claims about trained networks: key-matrix spectra, the sparsing law, pruning tolerance.
 
 * ``trained_key_concentration`` - the spectral concentration
   :math:`\lambda_{\max}/\lambda_{\min}^{\ne 0}` of :math:`KK^\top` (paper convention: cut
-  0.1 × the mean over *all* eigenvalues, DESIGN §4.5) of the key matrices
+  0.1 × the mean over *all* eigenvalues, as in the paper's code) of the key matrices
   :math:`K` (d_ff × d, d_ff = 4d) of a trained LayerNorm FFN stack, against the
   predicted 95 % band for a Gaussian matrix of the same shape
   (:func:`rmt_sparsity.spectra.concentration_vs_random`: Johnstone/Ma
@@ -25,10 +25,12 @@ r"""Claims about trained networks: key-matrix spectra, the sparsing law, pruning
   test-accuracy drop stays within :math:`\delta`, arXiv 2306.03805) than
   paired-seed nets trained without it.
 
-The training setup is the nn catalog's (:mod:`rmt_sparsity.experiments.catalog.nn`):
+The training setup is :mod:`rmt_sparsity.experiments.training` (as in the nn claims):
 digits, MSE, AdamW lr 3e-3, batch 128, relative weight noise σ = 0.1 at the
 gradient point, paired seeds (same initialisation and minibatch stream in both
-arms) and the paired Student-t rule. Heavy imports happen inside ``measure``.
+arms) and the paired Student-t rule (:func:`~rmt_sparsity.experiments.claims.paired_effect`).
+The sparsing-law analysis is :mod:`rmt_sparsity.experiments.sparsing_law`. Heavy
+imports happen inside ``measure``.
 
 Notes
 -----
@@ -55,8 +57,10 @@ import math
 
 import numpy as np
 
-from ..claims import Claim, FigureData, Measurement, Prediction, Verdict, within_band
-from .nn import _TRAIN_FULL, _TRAIN_QUICK, _TRAIN_SMOKE, _effect_compare, _mean_se, _t975
+from ..._stats import mean_se, t_multiplier
+from ..claims import Claim, FigureData, Measurement, Prediction, Verdict, coverage_prediction, paired_effect, within_band
+from ..sparsing_law import DELTA_AIC, activation_trajectory, sparsing_analysis, sparsing_verdict
+from ..training import TRAIN_PROFILES, digits_model, digits_setup, seed_mean_se, train_digits
 
 __all__ = ["CLAIMS"]
 
@@ -64,80 +68,20 @@ SOURCE_CONC = "Peng, Qi, Shi, Gao, arXiv 2309.03004; Johnstone 2001 (math/010201
 SOURCE_SPARSING = "Luo et al., 'Sparsing Law', arXiv 2411.02335"
 SOURCE_PRUNING = "Jaiswal et al., 'Essential sparsity', arXiv 2306.03805; Peng et al., arXiv 2309.03004"
 
-#: ΔAIC at which the worse model has essentially no support (Burnham & Anderson 2002, §2.6).
-#: Training trajectories have autocorrelated residuals, which inflates |ΔAIC|: hence the
-#: strict 10 rather than the customary 2.
-DELTA_AIC = 10.0
-
-
-# ============================================================================= shared training helpers
-
-
-def _digits_setup(rng):
-    """(JAX key, digits data set), both drawn from ``rng`` (as in the nn catalog)."""
-    from ..._rng import jax_key_from
-    from ...nn import load_digits
-
-    key = jax_key_from(rng)
-    return key, load_digits(rng=rng)
-
-
-def _digits_model(config, **model_kw):
-    from ...nn import MLP
-
-    return MLP(d_in=64, d_out=10, width=config["width"], depth=config["depth"], **model_kw)
-
-
-def _train(model, ds, config, key, *, sigma, eval_every=None, params=None):
-    """One run of :func:`rmt_sparsity.nn.train` with the catalog's settings.
-
-    ``sigma=None`` compiles no weight noise; ``sigma=0.0`` is the plain arm of a
-    paired comparison (relative noise of scale 0: the same compiled program as the
-    noise arm, and as the nn catalog's claims).
-    """
-    from ...nn import train
-
-    return train(model, ds, config["optimizer"], key=key, steps=config["steps"],
-                 eval_every=eval_every or config["eval_every"], batch_size=config["batch_size"], lr=config["lr"],
-                 loss=config["loss"], quiet=True, probe_size=config["probe_size"], params=params,
-                 sigma=sigma, relative=sigma is not None)
-
-
-def _finite_or_none(v):
-    v = float(v)
-    return v if math.isfinite(v) else None
-
-
 # ============================================================================= 1. trained key concentration
 
 
-def _binomial_band(m, prob, level=0.95):
-    """Central ``level`` band of Binomial(m, prob)/m: the sampling band of an observed in-band fraction.
-
-    Examples
-    --------
-    >>> _binomial_band(6, 0.95)   # P(X <= 3) = 0.002, P(X <= 4) = 0.033 for X ~ Bin(6, 0.95)
-    (0.6666666666666666, 1.0)
-    """
-    from scipy.stats import binom
-
-    a = (1.0 - level) / 2.0
-    return float(binom.ppf(a, m, prob) / m), float(binom.isf(a, m, prob) / m)
-
-
 def _conc_predict(config) -> Prediction:
-    from ...laws import edge_band
+    from ...laws import MarchenkoPastur, edge_band
 
     d, d_ff = config["width"], 4 * config["width"]
     m = config["seeds"] * config["depth"]
     eb = edge_band(d_ff, d, 1, "ratio", 0.95)
-    lo, hi = _binomial_band(m, 0.95)
     c = d / d_ff
-    return Prediction(
-        value=0.95,
-        band=(lo, hi),
-        level=0.95,
-        details={
+    return coverage_prediction(
+        m,
+        0.95,
+        {
             "statistic": f"fraction of the {m} trained key matrices K ({d_ff}x{d}; {config['depth']} layers x "
             f"{config['seeds']} seeds) whose concentration lies in the 95% band of a Gaussian {d_ff}x{d} matrix",
             "null": "each matrix is in its band with probability 0.95, independently (a Gaussian K): "
@@ -145,7 +89,7 @@ def _conc_predict(config) -> Prediction:
             "single_matrix_band": list(eb.band),
             "single_matrix_band_method": eb.method,
             "single_matrix_null_median": eb.median,
-            "limit": ((1 + math.sqrt(c)) / (1 - math.sqrt(c))) ** 2,
+            "limit": MarchenkoPastur(c).extreme_ratio(),
             "limit_formula": "((1+sqrt c)/(1-sqrt c))^2, c = d/d_ff (non-zero eigenvalues of K K^T = those of K^T K)",
             "convention": "lambda_max/lambda_min(non-zero) of K K^T, eigenvalues below 0.1 x mean over all d_ff "
             "eigenvalues (structural zeros included; paper code) count as zero; mean_nonzero reported beside it",
@@ -161,8 +105,8 @@ def _conc_measure(config, rng) -> Measurement:
 
     from ...spectra import concentration_vs_random, spectral_concentration
 
-    key, ds = _digits_setup(rng)
-    model = _digits_model(config, variant="ffn", d_ff=4 * config["width"])
+    key, ds = digits_setup(rng)
+    model = digits_model(config, variant="ffn", d_ff=4 * config["width"])
     names = model.layer_names
     per = {n: {k: [] for k in ("init", "trained", "trained_mean_nonzero", "trained_p_value", "trained_in_band",
                                "init_in_band", "lambda_max_ratio", "lambda_min_ratio", "curve")} for n in names}
@@ -170,7 +114,7 @@ def _conc_measure(config, rng) -> Measurement:
     for s in range(config["seeds"]):
         k_init, k_train = jax.random.split(jax.random.fold_in(key, s))
         p0 = model.init(key=k_init)
-        res = _train(model, ds, config, k_train, sigma=None, params=p0)
+        res = train_digits(model, ds, config, k_train, sigma=None, params=p0)
         acc.append(float(res.history["test_accuracy"][-1]))
         steps_axis = res.history["step"].tolist()
         for n in names:
@@ -206,14 +150,14 @@ def _conc_measure(config, rng) -> Measurement:
                f"{above} above, {below} below the random band [{lo:.3g}, {hi:.3g}], null median {null['median']:.3g}); "
                f"init {init.min():.3g}..{init.max():.3g}, {frac0:.0%} in band; trained/init {growth.mean():.3g} "
                f"(lambda_max x{lmax_r.mean():.3g}, lambda_min x{lmin_r.mean():.3g}); test accuracy {np.mean(acc):.3f}")
+    bands = {n: seed_mean_se(per[n]["curve"]) for n in names}
     fig_lines = FigureData(
         kind="lines",
         title=f"Key-matrix concentration over training ({4 * config['width']}x{config['width']} FFN keys, digits)",
         data={
             "x": steps_axis,
-            "series": {n: np.mean(per[n]["curve"], axis=0).tolist() for n in names},
-            "errors": {n: (np.std(per[n]["curve"], axis=0, ddof=1) / math.sqrt(config["seeds"])).tolist()
-                       if config["seeds"] > 1 else [0.0] * len(steps_axis) for n in names},
+            "series": {n: bands[n][0] for n in names},
+            "errors": {n: bands[n][1] for n in names},
             "hlines": {"random 95% band (lower)": lo, "random 95% band (upper)": hi,
                        "MP limit 9 (c = 1/4)": null["limit"]},
             "xlabel": "step",
@@ -223,7 +167,7 @@ def _conc_measure(config, rng) -> Measurement:
     labels, vals, errs = [], [], []
     for n in names:
         for stage in ("init", "trained"):
-            mu, se = _mean_se(per[n][stage])
+            mu, se = mean_se(per[n][stage])
             labels.append(f"{n} {stage}")
             vals.append(mu)
             errs.append(se if math.isfinite(se) else 0.0)
@@ -266,109 +210,6 @@ def _conc_compare(pred: Prediction, meas: Measurement) -> Verdict:
 # ============================================================================= 2. sparsing-law fit
 
 
-def _fit_power_law(D, A) -> dict:
-    r"""Least-squares pure power law :math:`A = k D^{-\beta}` (2 parameters), started from the log-log line.
-
-    Returns ``{"k", "beta", "rss", "aic", "r2"}`` (AIC :math:`n\log(\mathrm{RSS}/n) + 4`, as in
-    :func:`rmt_sparsity.metrics.fit_sparsing_law`); NaN entries when some ``A <= 0``.
-
-    Examples
-    --------
-    >>> D = np.arange(1.0, 11.0)
-    >>> f = _fit_power_law(D, 0.5 * D**-0.3)
-    >>> round(f["k"], 6), round(f["beta"], 6)
-    (0.5, 0.3)
-    """
-    from scipy.optimize import least_squares
-
-    D, A = np.asarray(D, np.float64), np.asarray(A, np.float64)
-    n = D.size
-    nan = {"k": math.nan, "beta": math.nan, "rss": math.nan, "aic": math.nan, "r2": math.nan}
-    if np.any(A <= 0):
-        return nan
-    slope, icpt = np.polyfit(np.log(D), np.log(A), 1)
-
-    def resid(th):
-        with np.errstate(over="ignore", invalid="ignore"):
-            r = th[0] * D ** (-th[1]) - A
-        return np.where(np.isfinite(r), r, 1e10)
-
-    def jac(th):
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            p = D ** (-th[1])
-            J = np.column_stack([p, -th[0] * np.log(D) * p])
-        return np.where(np.isfinite(J), J, 0.0)
-
-    th = least_squares(resid, [math.exp(icpt), -slope], jac=jac, method="lm").x
-    r = resid(th)
-    rss = float(r @ r)
-    tss = float(np.sum((A - A.mean()) ** 2))
-    return {"k": float(th[0]), "beta": float(th[1]), "rss": rss, "aic": _aic(rss, n, 2),
-            "r2": 1.0 - rss / tss if tss > 0 else math.nan}
-
-
-def _aic(rss, n, p):
-    """Gaussian AIC, n log(RSS/n) + 2p (-inf for an exact fit)."""
-    return n * math.log(rss / n) + 2 * p if rss > 0 else -math.inf
-
-
-def _sparsing_analysis(D, A, *, a0_method="profile") -> dict:
-    """ReLU sparsing-law fit and the two simpler alternatives (constant, pure power law) on one trajectory."""
-    from ...metrics import fit_sparsing_law
-
-    D, A = np.asarray(D, np.float64), np.asarray(A, np.float64)
-    n = D.size
-    law = fit_sparsing_law(D, A, "relu", a0_method=a0_method)
-    rss_c = float(np.sum((A - A.mean()) ** 2))
-    pw = _fit_power_law(D, A)
-    return {
-        "n_points": n,
-        "law": {**law.params, "r2": law.r2, "aic": law.aic, "rss": law.rss, "a0_interval": list(law.a0_interval),
-                "a0_method": law.a0_method, "optimizer_converged": law.success},
-        "law_curve": law.predict(D).tolist(),
-        "constant": {"value": float(A.mean()), "rss": rss_c, "aic": _aic(rss_c, n, 1)},
-        "power_law": pw,
-        "power_law_curve": (pw["k"] * D ** (-pw["beta"])).tolist() if math.isfinite(pw["k"]) else None,
-    }
-
-
-def _sparsing_decide(an, *, r2_min, daic=DELTA_AIC) -> tuple[str, str]:
-    """The verdict rule of ``sparsing_law_fit`` on one :func:`_sparsing_analysis` result.
-
-    In order: no trend (constant within ``daic`` of the law) -> inconclusive; the fitted law
-    rises (:math:`c\\alpha \\le 0`; the ReLU law decreases) -> fail; :math:`R^2 <` ``r2_min``
-    -> fail; the pure power law better by ``daic`` -> fail; :math:`A_0 \\notin [0, 1]` (no
-    limit identified in the window) -> inconclusive; law better than the power law by
-    ``daic`` -> pass; otherwise inconclusive.
-    """
-    law, const, pw = an["law"], an["constant"], an["power_law"]
-    d_const = const["aic"] - law["aic"]
-    d_pow = pw["aic"] - law["aic"] if math.isfinite(pw["aic"]) else math.inf
-    desc = (f"R2 {law['r2']:.4f} (min {r2_min}); AIC law {law['aic']:.1f}, constant {const['aic']:.1f} "
-            f"(dAIC {d_const:+.1f}), power law {pw['aic']:.1f} (dAIC {d_pow:+.1f}); fit alpha {law['alpha']:.3g}, "
-            f"c {law['c']:.3g}, A0 {law['a0']:.4g}; {an['n_points']} points")
-    if not (d_const >= daic):  # NaN-safe: an undefined comparison is not evidence of a trend
-        return "inconclusive", f"no trend beyond a constant (dAIC < {daic:g}); " + desc
-    if not law["c"] * law["alpha"] > 0:
-        return "fail", "the fitted law rises with D (the ReLU sparsing law decreases); " + desc
-    if not law["r2"] >= r2_min:
-        return "fail", "the sparsing-law form does not describe the trajectory; " + desc
-    if d_pow <= -daic:
-        return "fail", "a pure power law describes it better; " + desc
-    if not 0.0 <= law["a0"] <= 1.0:
-        return "inconclusive", "the limit A0 is not identified in this window (outside [0, 1]); " + desc
-    if d_pow >= daic:
-        return "pass", desc
-    return "inconclusive", f"not distinguishable from a pure power law (|dAIC| < {daic:g}); " + desc
-
-
-def _activation_trajectory(history, model, batch_size):
-    """(steps, D in thousands of examples seen, activation ratio = 1 - mean zero fraction over key layers)."""
-    steps = np.asarray(history["step"], np.float64)
-    zf = np.mean([np.asarray(history[f"{n}.zero_fraction"], np.float64) for n in model.layer_names], axis=0)
-    return steps, steps * batch_size / 1000.0, 1.0 - zf
-
-
 def _sl_predict(config) -> Prediction:
     return Prediction(
         value=float("nan"),
@@ -390,22 +231,22 @@ def _sl_predict(config) -> Prediction:
 def _sl_measure(config, rng) -> Measurement:
     import jax
 
-    key, ds = _digits_setup(rng)
-    model = _digits_model(config, activation="relu")
+    key, ds = digits_setup(rng)
+    model = digits_model(config, activation="relu")
     trajs, acc, per_seed = [], [], []
     steps = D = None
     for s in range(config["seeds"]):
-        res = _train(model, ds, config, jax.random.fold_in(key, s), sigma=config["sigma"])
-        steps, D, A = _activation_trajectory(res.history, model, config["batch_size"])
+        res = train_digits(model, ds, config, jax.random.fold_in(key, s), sigma=config["sigma"])
+        steps, D, A = activation_trajectory(res.history, model.layer_names, config["batch_size"])
         trajs.append(A)
         acc.append(float(res.history["test_accuracy"][-1]))
         if config["seeds"] > 1:
-            a = _sparsing_analysis(D[1:], A[1:], a0_method="wald")
+            a = sparsing_analysis(D[1:], A[1:], a0_method="wald")
             per_seed.append({"r2": a["law"]["r2"], "a0": a["law"]["a0"], "alpha": a["law"]["alpha"],
-                             "verdict": _sparsing_decide(a, r2_min=config["r2_min"])[0]})
+                             "verdict": sparsing_verdict(a, r2_min=config["r2_min"])[0]})
     A = np.mean(trajs, axis=0)
-    an = _sparsing_analysis(D[1:], A[1:])
-    status, reason = _sparsing_decide(an, r2_min=config["r2_min"])
+    an = sparsing_analysis(D[1:], A[1:])
+    status, reason = sparsing_verdict(an, r2_min=config["r2_min"])
     series = {"measured": A[1:].tolist(), "fit": an["law_curve"]}
     if an["power_law_curve"] is not None:
         series["pure power law"] = an["power_law_curve"]
@@ -474,9 +315,8 @@ def _paired_grid_se(diffs, step):
     >>> round(m, 12), round(se, 12)
     (0.1, 0.01)
     """
-    d = np.asarray(diffs, np.float64)
-    se_seeds = float(d.std(ddof=1) / math.sqrt(d.size)) if d.size > 1 else math.nan
-    return float(d.mean()), math.hypot(se_seeds, 0.5 * step)
+    mean, se_seeds = mean_se(diffs)
+    return mean, math.hypot(se_seeds, 0.5 * step)
 
 
 def _prune_predict(config) -> Prediction:
@@ -501,8 +341,8 @@ def _prune_measure(config, rng) -> Measurement:
 
     from ...metrics import essential_sparsity, magnitude_pruning_curve
 
-    key, ds = _digits_setup(rng)
-    model = _digits_model(config, activation="relu")
+    key, ds = digits_setup(rng)
+    model = digits_model(config, activation="relu")
     names = (*model.layer_names, "head")
     grid = _prune_grid(config["prune_step"])
     x_te, y_te = jnp.asarray(ds.x_test), np.asarray(ds.y_test)
@@ -512,7 +352,7 @@ def _prune_measure(config, rng) -> Measurement:
     for s in range(config["seeds"]):
         ks = jax.random.fold_in(key, s)  # same init and minibatch stream in both arms
         for arm, sigma in arms.items():
-            params = _train(model, ds, config, ks, sigma=sigma).params
+            params = train_digits(model, ds, config, ks, sigma=sigma).params
             weights = {n: np.asarray(params[n]["w"]) for n in names}
 
             def accuracy(pruned, params=params):
@@ -530,7 +370,7 @@ def _prune_measure(config, rng) -> Measurement:
             sparsity_axis = curve.sparsity.tolist()
     diff = np.subtract(out["noise"]["essential_sparsity"], out["plain"]["essential_sparsity"])
     d, se = _paired_grid_se(diff, config["prune_step"])
-    stats = {a: {k: _mean_se(out[a][k]) for k in ("essential_sparsity", "knee", "dense_accuracy")} for a in arms}
+    stats = {a: {k: mean_se(out[a][k]) for k in ("essential_sparsity", "knee", "dense_accuracy")} for a in arms}
     summary = (f"essential sparsity {stats['plain']['essential_sparsity'][0]:.3f} -> "
                f"{stats['noise']['essential_sparsity'][0]:.3f} (delta {config['delta']} accuracy, grid step "
                f"{config['prune_step']}); knee {stats['plain']['knee'][0]:.3f} -> {stats['noise']['knee'][0]:.3f}; "
@@ -543,17 +383,17 @@ def _prune_measure(config, rng) -> Measurement:
                                        if config["seeds"] > 1 else 0.5 * config["prune_step"] for a in arms],
                             "ylabel": "essential sparsity (mean ± SE incl. half grid step)"})
     n = config["seeds"]
+    bands = {lab: seed_mean_se(out[a]["curve"]) for lab, a in zip(labels, arms)}
     lines = FigureData(kind="lines", title="Test accuracy under one-shot global magnitude pruning",
                        data={"x": sparsity_axis,
-                             "series": {lab: np.mean(out[a]["curve"], axis=0).tolist() for lab, a in zip(labels, arms)},
-                             "errors": {lab: (np.std(out[a]["curve"], axis=0, ddof=1) / math.sqrt(n)).tolist()
-                                        if n > 1 else [0.0] * len(sparsity_axis) for lab, a in zip(labels, arms)},
+                             "series": {lab: mean for lab, (mean, _) in bands.items()},
+                             "errors": {lab: se for lab, (_, se) in bands.items()},
                              "xlabel": "pruned fraction of weights", "ylabel": "test accuracy"})
     return Measurement(
         value=d, se=se, n=n,
         details={"summary": summary, "paired_differences": diff.tolist(),
-                 "se_components": {"seeds": _mean_se(diff)[1] if n > 1 else None, "half_grid_step": 0.5 * config["prune_step"]},
-                 "t_multiplier": _t975(n),
+                 "se_components": {"seeds": mean_se(diff)[1] if n > 1 else None, "half_grid_step": 0.5 * config["prune_step"]},
+                 "t_multiplier": t_multiplier(n),
                  "per_arm": {a: {k: v for k, v in out[a].items() if k != "curve"} for a in arms},
                  "mean_se": stats,
                  "settings": {"model": f"ReLU MLP {config['depth']}x{config['width']}, affine pre-LayerNorm",
@@ -581,9 +421,9 @@ CLAIMS = [
         measure=_conc_measure,
         compare=_conc_compare,
         profiles={
-            "smoke": dict(_TRAIN_SMOKE, width=32, depth=1),
-            "quick": dict(_TRAIN_QUICK, width=32, **_CONC_EXTRA),
-            "full": dict(_TRAIN_FULL, width=64),
+            "smoke": dict(TRAIN_PROFILES["smoke"], width=32, depth=1),
+            "quick": dict(TRAIN_PROFILES["quick"], width=32, **_CONC_EXTRA),
+            "full": dict(TRAIN_PROFILES["full"], width=64),
         },
         kind="empirical",
     ),
@@ -596,9 +436,9 @@ CLAIMS = [
         measure=_sl_measure,
         compare=_sl_compare,
         profiles={
-            "smoke": dict(_TRAIN_SMOKE, steps=40, eval_every=5, seeds=1, **_SL),
-            "quick": dict(_TRAIN_QUICK, steps=1500, eval_every=30, seeds=2, **_SL),
-            "full": dict(_TRAIN_FULL, steps=6000, eval_every=100, seeds=3, **_SL),
+            "smoke": dict(TRAIN_PROFILES["smoke"], steps=40, eval_every=5, seeds=1, **_SL),
+            "quick": dict(TRAIN_PROFILES["quick"], steps=1500, eval_every=30, seeds=2, **_SL),
+            "full": dict(TRAIN_PROFILES["full"], steps=6000, eval_every=100, seeds=3, **_SL),
         },
         kind="empirical",
     ),
@@ -609,11 +449,11 @@ CLAIMS = [
         source=SOURCE_PRUNING,
         predict=_prune_predict,
         measure=_prune_measure,
-        compare=_effect_compare,
+        compare=paired_effect,
         profiles={
-            "smoke": dict(_TRAIN_SMOKE, prune_step=0.05, **_PRUNE),
-            "quick": dict(_TRAIN_QUICK, prune_step=0.02, **_PRUNE),
-            "full": dict(_TRAIN_FULL, prune_step=0.01, **_PRUNE),
+            "smoke": dict(TRAIN_PROFILES["smoke"], prune_step=0.05, **_PRUNE),
+            "quick": dict(TRAIN_PROFILES["quick"], prune_step=0.02, **_PRUNE),
+            "full": dict(TRAIN_PROFILES["full"], prune_step=0.01, **_PRUNE),
         },
         kind="empirical",
     ),

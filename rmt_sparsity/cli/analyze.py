@@ -1,8 +1,11 @@
 """``rmt-sparsity analyze PATH [--json] [--out FILE]``: weight-spectrum analysis of a safetensors file.
 
-The top-level CLI calls :func:`main` with the arguments after ``analyze``
-(a leading ``"analyze"`` is accepted too). Exit codes: 0 on success, 2 on a
-usage error or unreadable input (one line on stderr, no traceback).
+The analysis is :func:`rmt_sparsity.spectra.analyze`; this module only parses
+the options and prints. The top-level CLI calls :func:`main` with the arguments
+after ``analyze`` (a leading ``"analyze"`` is accepted too). Exit codes: 0 on
+success, 2 on a usage error or unreadable input (one line on stderr, no
+traceback). The JSON records follow :func:`rmt_sparsity._io.to_jsonable`:
+undefined values (no tail, no band) are written as the string ``"nan"``.
 """
 
 from __future__ import annotations
@@ -12,11 +15,25 @@ import json
 import math
 import sys
 
-__all__ = ["main", "build_parser", "format_table"]
+from .._io import atomic_write_json, to_jsonable
+from ._common import UsageError
+
+__all__ = ["add_parser", "run", "main", "build_parser", "format_table"]
+
+PROG = "rmt-sparsity analyze"
 
 
-class UsageError(Exception):
-    """A command-line usage error (reported in one line, exit code 2)."""
+def add_parser(sub) -> None:
+    """Register ``analyze`` on the top-level subparsers ``sub`` (its options are parsed by :func:`main`)."""
+    an = sub.add_parser("analyze", add_help=False,
+                        help="spectral analysis of the 2-D weights in a .safetensors file: concentration, MP fit, spikes, tails",
+                        description="Options are passed to rmt_sparsity.cli.analyze (PATH, --json, --out FILE, ...).")
+    an.set_defaults(func=run, passthrough=True)
+
+
+def run(args) -> int:
+    """Run ``analyze`` with the options ``args.rest``; returns the exit status."""
+    return int(main(args.rest))
 
 
 class _Parser(argparse.ArgumentParser):
@@ -27,7 +44,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``rmt-sparsity analyze``."""
     ap = _Parser(
-        prog="rmt-sparsity analyze",
+        prog=PROG,
         description=(
             "Weight-spectrum analysis of every 2-D weight in a .safetensors file (numpy backend, no torch): "
             "spectral concentration with its Gaussian-null band, stable rank, calibrated Marchenko-Pastur fit "
@@ -87,34 +104,23 @@ def format_table(records) -> str:
     return "\n".join(lines)
 
 
-def _jsonable(obj):
-    if isinstance(obj, dict):
-        return {k: _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
-
-
 def main(argv=None) -> int:
     """Run ``rmt-sparsity analyze``; returns the exit code (0 ok, 2 usage error or unreadable input).
 
     Examples
     --------
-    >>> from rmt_sparsity.spectra.cli import main
+    >>> from rmt_sparsity.cli.analyze import main
     >>> main(["analyze", "/nonexistent.safetensors"])
     2
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "analyze":
         argv = argv[1:]
-    prog = "rmt-sparsity analyze"
     try:
         args = build_parser().parse_args(argv)
         if not (0.0 <= args.zero_tol < 1.0):
             raise UsageError(f"--zero-tol must be in [0, 1); got {args.zero_tol}")
-        from . import analyze
+        from ..spectra import analyze
 
         records = analyze(
             args.path,
@@ -126,15 +132,13 @@ def main(argv=None) -> int:
             rng=args.seed,
         )
     except UsageError as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     except (FileNotFoundError, ValueError, TypeError) as exc:
-        print(f"{prog}: error: {exc}".splitlines()[0], file=sys.stderr)
+        print(f"{PROG}: error: {exc}".splitlines()[0], file=sys.stderr)
         return 2
-    payload = _jsonable(records)
+    payload = to_jsonable(records)
     if args.out:
-        from .._io import atomic_write_json
-
         atomic_write_json(args.out, payload)
     if args.json:
         print(json.dumps(payload, indent=2, allow_nan=False))
