@@ -5,7 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from rmt_sparsity.noise import mp_ratio, predict_vs_simulate, wasserstein1_to_law
+from rmt_sparsity.laws import MarchenkoPastur
+from rmt_sparsity.noise import predict_vs_simulate, wasserstein1_to_law
 
 
 @pytest.fixture(scope="module")
@@ -44,9 +45,9 @@ def test_edges_close_to_law(table):
 
 
 def test_helpers():
-    assert mp_ratio(1.0) == math.inf
-    assert mp_ratio(0.25) == pytest.approx(9.0, rel=1e-15)
-    assert mp_ratio(4.0) == pytest.approx(9.0, rel=1e-15)  # the non-zero spectra of WW^T and W^T W agree
+    assert MarchenkoPastur(1.0).extreme_ratio() == math.inf
+    assert MarchenkoPastur(0.25).extreme_ratio() == pytest.approx(9.0, rel=1e-15)
+    assert MarchenkoPastur(4.0).extreme_ratio() == pytest.approx(9.0, rel=1e-15)  # the non-zero spectra of WW^T and W^T W agree
     ev = np.array([0.5, 1.5])
     # W1 between {0.5, 1.5} and the point mass at 1 is 0.5 (cdf of delta_1 = step at 1)
     w1 = wasserstein1_to_law(ev, lambda x: (x >= 1.0).astype(float), 1.0, 1.0)

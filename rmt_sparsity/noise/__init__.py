@@ -6,14 +6,13 @@
   and heuristic predictions beside simulated values, with Monte-Carlo SEs.
 """
 
-from ._predict import mp_ratio, predict_vs_simulate, wasserstein1_to_law
+from ._predict import predict_vs_simulate, wasserstein1_to_law
 from ._simulate import BACKENDS, NoiseSimulation, extreme_ratio, simulate_sgd_noise
 
 __all__ = [
     "BACKENDS",
     "NoiseSimulation",
     "extreme_ratio",
-    "mp_ratio",
     "predict_vs_simulate",
     "simulate_sgd_noise",
     "wasserstein1_to_law",

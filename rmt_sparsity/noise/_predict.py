@@ -17,26 +17,7 @@ from .._stats import mean_se
 from ..theory import discount_factor, effective_ratio, effective_window
 from ._simulate import simulate_sgd_noise
 
-__all__ = ["predict_vs_simulate", "wasserstein1_to_law", "mp_ratio"]
-
-
-def mp_ratio(c) -> float:
-    """Marchenko-Pastur eigenvalue ratio of the non-zero part: ``MarchenkoPastur(c).extreme_ratio()``.
-
-    .. math:: \\frac{\\lambda_{\\max}}{\\lambda_{\\min}} = \\Bigl(\\frac{1+\\sqrt c}{|1-\\sqrt c|}\\Bigr)^2
-        \\quad (\\infty \\text{ at } c = 1).
-
-    Kept as a shorthand for existing callers; new code calls
-    :meth:`rmt_sparsity.laws.MarchenkoPastur.extreme_ratio`, the one home of the formula.
-
-    Examples
-    --------
-    >>> round(mp_ratio(0.25), 12)
-    9.0
-    """
-    from ..laws import MarchenkoPastur
-
-    return MarchenkoPastur(check_real("c", c, lo=0.0, lo_open=True)).extreme_ratio()
+__all__ = ["predict_vs_simulate", "wasserstein1_to_law"]
 
 
 def wasserstein1_to_law(eigenvalues, cdf, lo, hi) -> float:
