@@ -13,7 +13,7 @@ step is constant) and reports, all timed in the same run:
 * the cost of drawing the noise (NumPy ``standard_normal``) per step.
 
 Thread counts of BLAS and Numba are pinned (``--threads``, default 1) to avoid
-oversubscription (DESIGN §4.7).
+oversubscription (docs/science.md §7).
 
 Usage::
 

@@ -10,7 +10,7 @@ solution of Painleve II,
 
 together with the integrals :math:`u(x) = \\int_x^\\infty q^2`,
 :math:`R(x) = \\int_x^\\infty (y - x) q(y)^2\\,dy` and :math:`J(x) = \\int_x^\\infty q`,
-and evaluates (Tracy & Widom 1994, 1996; DESIGN §4.2)
+and evaluates (Tracy & Widom 1994, 1996; docs/science.md §2)
 
 .. math::
 
@@ -36,7 +36,7 @@ Method
   error at the table's left end below ``1e-25``, far beneath the 20 digits written.
 * As a self-check the means and variances are integrated from these cdf/sf by
   ``mpmath.quad`` and written to ``data/tw_reference_moments.csv``; they agree
-  with Bornemann's constants (DESIGN §4.2) to all 13 digits quoted there.
+  with Bornemann's constants (docs/science.md §2) to all 13 digits quoted there.
 
 Run ``python data/make_tw_reference.py`` (about a minute). Output columns:
 ``beta, s, cdf, sf`` with 20 significant digits.
@@ -161,7 +161,7 @@ class Painleve:
 
 
 def moments(pv, beta):
-    """Mean and variance from the reference cdf/sf (independent check of DESIGN's constants)."""
+    """Mean and variance from the reference cdf/sf (independent check of Bornemann's constants, arXiv 0804.2543)."""
     lo, hi = RANGES[beta]
     with mp.workdps(30):
         cdf = lambda s: pv.cdf_sf(beta, s)[0]  # noqa: E731

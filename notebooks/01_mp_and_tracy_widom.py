@@ -18,7 +18,7 @@
 #
 # * the **Marchenko–Pastur (MP)** law of the bulk of the eigenvalues of $S = WW^\top/n$, for a
 #   $p\times n$ matrix $W$ with iid entries of variance $\sigma^2$ and ratio $c = p/n$
-#   (DESIGN §4.1; Marchenko & Pastur 1967);
+#   (docs/science.md §1; Marchenko & Pastur 1967);
 # * the **Tracy–Widom** law $F_1$ of the largest eigenvalue after Johnstone's centring and scaling
 #   (Johnstone 2001, arXiv math/0102013), and the finite-$n$ bands of `rs.laws.edge_band`.
 #

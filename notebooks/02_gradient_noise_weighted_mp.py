@@ -27,7 +27,7 @@
 #   $T_\mathrm{eff} = \lceil \log(\theta(1-r))/\log r - 1\rceil$, $\theta = 10^{-3}$: `rs.theory.heuristic_mp`.
 #
 # A geometrically weighted sum is not an unweighted sum over a window, and this notebook measures by how
-# much the heuristic misses (DESIGN §4.5). The second moment is set by the Kish effective sample size
+# much the heuristic misses (docs/science.md §5). The second moment is set by the Kish effective sample size
 # $n_\mathrm{eff} = (\sum w)^2/\sum w^2 \to B(1+r)/(1-r)$, not by $B\,T_\mathrm{eff}$.
 #
 # **Size switch.** `RMT_SPARSITY_QUICK` unset or `1`: small sizes (what `pytest --nbmake` runs);
@@ -166,7 +166,7 @@ for r in (0.99, 0.999):
 # ## What the numbers say
 #
 # * **The heuristic misses the eigenvalue ratio by a large factor** at $r = 0.99$: in the quick run
-#   ($p = 100$, $t = 3000$) it predicts about 3.4 where 16–20 is measured (the figure DESIGN §4.5 quotes),
+#   ($p = 100$, $t = 3000$) it predicts about 3.4 where 16–20 is measured (the figure docs/science.md §5 quotes),
 #   and its $\alpha$ is far too close to 1. It counts $B\,T_\mathrm{eff}$ samples where the spectrum behaves
 #   as if it had about $n_\mathrm{eff}$ (Kish), several times fewer. In the full run ($p = 400$) $p$
 #   exceeds $n_\mathrm{eff} = 199$ at $r = 0.99$, the spectrum nearly degenerates (ratio in the hundreds),

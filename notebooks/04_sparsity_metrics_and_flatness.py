@@ -24,7 +24,7 @@
 # * **`rs.flatness`** — Hutchinson trace of the Hessian with its standard error, Lanczos top eigenvalues
 #   (signed), and weight-noise sharpness against its prediction $\tfrac{s^2}{2}\operatorname{tr}H$.
 #
-# Shapes follow DESIGN §3: activations are (tokens, d_ff), $W_\mathrm{out}$ is (d_model, d_ff), so
+# Shapes follow docs/design.md §3: activations are (tokens, d_ff), $W_\mathrm{out}$ is (d_model, d_ff), so
 # $W_\mathrm{out}[:, i]$ is neuron $i$'s output column.
 #
 # **Size switch.** `RMT_SPARSITY_QUICK` unset or `1`: 200 training steps and few probes (what
@@ -109,7 +109,7 @@ for target in (0.05, 0.1, 0.2, 0.4):
 # ## 3. Statistical top-k: calibrated on Gaussian rows, biased on heavy tails
 #
 # $\theta = \mathrm{mean}(x) + \mathrm{std}(x)\,\Phi^{-1}(1 - k/d)$ keeps about $k$ entries when the row is
-# Gaussian; on Student-$t_3$ rows the std is inflated by the tails and it keeps fewer (DESIGN §4.6 quotes
+# Gaussian; on Student-$t_3$ rows the std is inflated by the tails and it keeps fewer (docs/science.md §6 quotes
 # about 160 of 256).
 
 # %%
@@ -233,7 +233,7 @@ fig.tight_layout()
 #   deviation at larger $s$.
 # * For ReLU, $R$ does **not** go to 1 as $s$ decreases: it stays below 1, many paired standard errors
 #   away (about 0.5–1 % below in the quick run, up to 3 % after the longer full-size training). The noise crosses the kinks, which the autodiff Hessian (zero second
-#   derivative of ReLU) does not see. This is the measured finding DESIGN §4.5 predicts, not a bug; its
+#   derivative of ReLU) does not see. This is the measured finding docs/science.md §5 predicts, not a bug; its
 #   size and sign depend on the network. The claim `noise_sharpness_trace` in `rmt-sparsity verify`
 #   judges the smooth case with Richardson extrapolation and reports the ReLU ratios beside it.
 

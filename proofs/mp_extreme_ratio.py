@@ -25,7 +25,7 @@ STATEMENT = (
     r"\frac{\sigma_{\max}}{\sigma_{\min}} \to \frac{1+\sqrt c}{1-\sqrt c}\ (c<1),\quad \to\infty \text{ as } c\to1"
 )
 ASSUMPTIONS = "s > 0; κ > 0 with √c = κ/(1+κ) ∈ (0, 1) for c < 1 and √c = 1 + κ for c > 1."
-REFERENCES = "Bai & Yin (1993), Ann. Probab. 21; Bai & Silverstein (2010) Thm 5.11; DESIGN §4.1"
+REFERENCES = "Bai & Yin (1993), Ann. Probab. 21; Bai & Silverstein (2010) Thm 5.11; docs/science.md §1"
 
 s = _mp.s
 

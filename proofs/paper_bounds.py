@@ -16,7 +16,7 @@ the argument they would bound (a distance between Stieltjes transforms of the
 discounted covariance and MP) is not stated. What *is* checked here: the
 structural identity :math:`\mathrm{im} = \mathrm{re}\cdot\alpha/v` of the
 transcription, and the anisotropy identity :math:`A = \sqrt{1-\alpha}` that
-the bounds' inputs obey (DESIGN §4.5).
+the bounds' inputs obey (docs/science.md §5).
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ STATEMENT = (
     r"= \frac{s^2}{2}\Delta L + \frac{s^4}{8}\sum_{i,j}\partial_i^2\partial_j^2L\ (\text{quartic})"
 )
 ASSUMPTIONS = "s ≥ 0; E_i iid N(0, s²); w ∈ ℝ³ and all polynomial coefficients real free symbols."
-REFERENCES = "DESIGN §4.5; Keskar et al. arXiv 1609.04836 (noise sharpness); library: theory/_identities.py"
+REFERENCES = "docs/science.md §5; Keskar et al. arXiv 1609.04836 (noise sharpness); library: theory/_identities.py"
 
 s = sp.Symbol("s", nonnegative=True)
 N = 3

@@ -1,4 +1,4 @@
-"""Hypothesis strategies for the project's tests (DESIGN §2).
+"""Hypothesis strategies for the project's tests (docs/design.md §2).
 
 A thin re-export of :mod:`rmt_sparsity.testing.strategies` (the same
 strategies users get) plus test-only helpers: shared settings profiles.

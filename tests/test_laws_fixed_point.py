@@ -1,7 +1,7 @@
 """Tests of the common Stieltjes fixed-point solver (rmt_sparsity.laws.fixed_point).
 
 References are closed forms independent of the solver: the Marchenko-Pastur
-quadratic and density (DESIGN §4.1), scipy quadrature of that density.
+quadratic and density (docs/science.md §1), scipy quadrature of that density.
 """
 
 import math

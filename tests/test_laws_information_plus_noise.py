@@ -1,6 +1,6 @@
 """Tests of the information-plus-noise law (Dozier & Silverstein 2007).
 
-References: the R = 0 reduction to MP(scale = σ²) (DESIGN §4.1); moments m1, m2
+References: the R = 0 reduction to MP(scale = σ²) (docs/science.md §1); moments m1, m2
 computed by hand with Wick's theorem (below); scaling invariance; and simulation
 of (R + σX)(R + σX)ᵀ/n with R of rank p/2 (a low-rank R would converge to MP
 and could not tell the solver apart).

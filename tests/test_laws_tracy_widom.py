@@ -43,7 +43,7 @@ def test_cdf_sf_match_painleve_reference(beta):
 @pytest.mark.parametrize("beta", [1, 2, 4])
 def test_moments_match_design_constants(beta):
     tw = TracyWidom(beta)
-    # DESIGN's 13-digit constants round at 5e-14; quadrature of the fitted pdf is exact to ~1e-13
+    # Bornemann's 13-digit constants (docs/science.md §2) round at 5e-14; quadrature of the fitted pdf is exact to ~1e-13
     assert abs(tw.mean() - TW_MEAN[beta]) < 1e-10
     assert abs(tw.var() - TW_VAR[beta]) < 1e-9
     # the Painleve reference reproduces the same constants (checks the reference itself)

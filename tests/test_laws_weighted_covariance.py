@@ -1,6 +1,6 @@
 """Tests of the weighted sample covariance law (generalised MP) and SGD's discounted covariance.
 
-References: the MP density (DESIGN §4.1) for equal weights; free-cumulant
+References: the MP density (docs/science.md §1) for equal weights; free-cumulant
 moments written out by hand; Silverstein-Choi edges recomputed here with an
 independent root finder; and simulation of (1/n) X diag(w) Xᵀ.
 """
@@ -31,7 +31,7 @@ def wasserstein1(eigs, law):
 
 
 def tw_proxy_scale(c_eff, n_eff, edge):
-    """Relative Tracy-Widom scale of an MP(c_eff) edge with n_eff samples (DESIGN §4.2):
+    """Relative Tracy-Widom scale of an MP(c_eff) edge with n_eff samples (docs/science.md §2):
     sd(λ_max)/λ_+ ≈ (1+√c)^(-2/3) c^(-1/6) n^(-2/3); same with 1-√c for λ_min."""
     sc = math.sqrt(c_eff)
     f = (1 + sc) if edge == "max" else abs(1 - sc)

@@ -1,4 +1,4 @@
-"""LayerNorm facts, restricted LayerNorm, zeroth bias and activations (DESIGN §4.5)."""
+"""LayerNorm facts, restricted LayerNorm, zeroth bias and activations (docs/science.md §5)."""
 
 import jax
 import jax.numpy as jnp

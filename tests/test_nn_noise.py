@@ -1,4 +1,4 @@
-"""Weight noise at the gradient point and the magic synapse (DESIGN §4.5)."""
+"""Weight noise at the gradient point and the magic synapse (docs/science.md §5)."""
 
 import jax
 import jax.numpy as jnp

@@ -47,7 +47,7 @@ def _alpha_exact(p, n_eff):
 
 
 def test_alpha_follows_kish_not_heuristic():
-    # DESIGN §4.5: p=100, B=1, r=0.99, t=3000 -> alpha matches n_eff = B(1+r)/(1-r), not MP(c_heur).
+    # docs/science.md §5: p=100, B=1, r=0.99, t=3000 -> alpha matches n_eff = B(1+r)/(1-r), not MP(c_heur).
     p, batch, steps, lr, wd = 100, 1, 3000, 0.1, 0.1
     alphas = []
     ratios = []
@@ -63,7 +63,7 @@ def test_alpha_follows_kish_not_heuristic():
     # second-order bias of alpha = m1^2/m2 (a ratio estimator), 1e-3 here.
     assert abs(mean - pred) < 4 * se + 1e-3, (mean, se, pred)
     assert abs(mean - heur) > 0.2  # the heuristic (0.92) is far off (0.67)
-    # the measured eigenvalue ratio is far above the heuristic's 3.38 (DESIGN: 18.3)
+    # the measured eigenvalue ratio is far above the heuristic's 3.38 (docs/science.md §5; measured 18.3 at p = 100, B = 1, r = 0.99, t = 3000)
     assert np.mean(ratios) > 10
 
 

@@ -1,4 +1,4 @@
-"""Spectrum of a matrix, ranks and spectral concentration (rmt_sparsity.spectra, DESIGN §3, §4.5)."""
+"""Spectrum of a matrix, ranks and spectral concentration (rmt_sparsity.spectra, docs/design.md §3, §4.5)."""
 
 import math
 
@@ -109,7 +109,7 @@ def test_concentration_scale_invariant_and_transpose():
 
 
 def test_square_cut_removes_about_20_percent():
-    # DESIGN §4.5: with the 0.1 x mean cut, MP(c=1) loses F(0.1) of its mass and the ratio is ~38.
+    # docs/science.md §5: with the 0.1 x mean cut, MP(c=1) loses F(0.1) of its mass and the ratio is ~38.
     from rmt_sparsity.laws import MarchenkoPastur
 
     n = 400

@@ -1,4 +1,4 @@
-"""Null bands of the spectral concentration (concentration_vs_random), DESIGN §4.2, §4.5."""
+"""Null bands of the spectral concentration (concentration_vs_random), docs/science.md §2, §4.5."""
 
 import math
 
@@ -67,7 +67,7 @@ def test_monte_carlo_null_square_and_determinism():
     t2 = concentration_vs_random(W, n_mc=200, rng=5)
     assert t1 == t2  # same seed, same band and p-value (bit-identical)
     assert t1.method == "monte_carlo" and t1.n_mc == 200 and t1.observed.regime == "cut"
-    assert t1.band[0] < 38 < t1.band[1] + 5  # DESIGN §4.5: ~38 at the 0.1 x mean cut
+    assert t1.band[0] < 38 < t1.band[1] + 5  # docs/science.md §5: ~38 at the 0.1 x mean cut
     assert t1.p_value > 0.01  # a Gaussian matrix reads as random (fixed seed)
     # a strong rank-one spike makes lambda_max, hence the ratio, far larger than any null draw
     u = g.standard_normal(96)

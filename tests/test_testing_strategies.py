@@ -294,7 +294,7 @@ def test_layernorm_inputs_raw_rows(p, batch, dtype, data):
 @DETERMINISTIC
 @given(st.integers(2, 64), st.integers(1, 16), st.sampled_from([0.0, 1e-5, 1e-2]), st.data())
 def test_layernorm_inputs_normalized(p, batch, eps, data):
-    """Row mean 0 and ||LN(x)||^2 = p v/(v + eps) <= p (DESIGN §4.5).
+    """Row mean 0 and ||LN(x)||^2 = p v/(v + eps) <= p (docs/science.md §5).
 
     Rounding: each entry of LN(x) carries a relative error of a few u, so the
     row sum is within ~p u sqrt(p) and ||x||^2 within ~4 p u of exact; 100 u bounds both.

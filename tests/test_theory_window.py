@@ -52,7 +52,7 @@ def test_discount_window_is_effective_window_of_r():
 
 
 def test_heuristic_ratio_reproduces_design_number():
-    # DESIGN §4.5: p=100, B=1, r=0.99, t=3000 -> MP eigenvalue ratio 3.38 from the heuristic c.
+    # docs/science.md §5: p=100, B=1, r=0.99, t=3000 -> MP eigenvalue ratio 3.38 from the heuristic c.
     c = effective_ratio(100, 1, 3000, 0.1, 0.1)
     assert c == 100 / 1145
     ratio = ((1 + math.sqrt(c)) / (1 - math.sqrt(c))) ** 2

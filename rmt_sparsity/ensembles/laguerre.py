@@ -1,6 +1,6 @@
 r"""β-Laguerre (Wishart) spectra from the Dumitriu–Edelman bidiagonal model.
 
-Convention (DESIGN §3): W is :math:`p\times n` with iid entries of variance
+Convention (docs/design.md §3): W is :math:`p\times n` with iid entries of variance
 :math:`\sigma^2` (``scale``), ratio :math:`c = p/n`, and the spectrum is that of
 :math:`WW^\top/n` (``p`` eigenvalues; ``p - n`` of them are 0 when ``p > n``).
 

@@ -53,7 +53,7 @@ PROFILES = ("smoke", "quick", "full")
 # (the one JSON conversion), after which this line goes.
 _to_jsonable = to_jsonable
 
-#: Allowed verdict statuses (DESIGN §3).
+#: Allowed verdict statuses (docs/design.md §3).
 VERDICTS = ("pass", "fail", "inconclusive", "not_implemented")
 
 
@@ -69,7 +69,7 @@ class Prediction:
         Central ``level`` interval for the *measured statistic* (not for the mean
         of the prediction); ``None`` for a point prediction compared by standard errors.
     level : float
-        Coverage of ``band`` (0.95 unless stated, DESIGN §3).
+        Coverage of ``band`` (0.95 unless stated, docs/design.md §3).
     details : dict
         Extra JSON-serialisable figures (method, law parameters, ...).
     """

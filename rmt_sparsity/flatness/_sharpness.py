@@ -139,7 +139,7 @@ def noise_sharpness(
     :math:`S = \\tfrac{\\sigma^2}{2}\\operatorname{tr} H + O(\\sigma^4)` for a
     :math:`C^4` loss. With ``relative=True`` each leaf (weight matrix, bias
     vector, ...) gets :math:`\\sigma_\\ell = \\sigma\\cdot\\mathrm{rms}(W_\\ell)`,
-    :math:`\\mathrm{rms}(W_\\ell) = \\sqrt{\\operatorname{mean}(W_\\ell^2)}` (DESIGN §3
+    :math:`\\mathrm{rms}(W_\\ell) = \\sqrt{\\operatorname{mean}(W_\\ell^2)}` (docs/design.md §3
     "relative"); an all-zero leaf then receives no noise.
 
     With ``antithetic=True`` (default) each draw evaluates :math:`\\pm E`:
@@ -191,7 +191,7 @@ def noise_sharpness(
     For ReLU networks the loss is only piecewise smooth: noise that moves a
     pre-activation across 0 adds a kink term that the autodiff Hessian (zero
     second derivative of ReLU) does not see, so :math:`S` and
-    :math:`\\tfrac{\\sigma^2}{2}\\operatorname{tr}H` differ (DESIGN §4.5).
+    :math:`\\tfrac{\\sigma^2}{2}\\operatorname{tr}H` differ (docs/science.md §5).
     vmap-compatible over ``params``.
 
     References

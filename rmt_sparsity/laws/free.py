@@ -1,4 +1,4 @@
-"""Fixed-point spectral laws (DESIGN §2 ``laws/free.py``): the public module.
+"""Fixed-point spectral laws (docs/design.md §2 ``laws/free.py``): the public module.
 
 Re-exports, from their implementation modules:
 

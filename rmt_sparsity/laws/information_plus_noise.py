@@ -14,7 +14,7 @@ With ``R = 0`` (``H = δ_0``) it reduces exactly to the MP quadratic with scale
 ``σ²``: ``σ² c z m² + (z - σ²(1 - c)) m + 1 = 0``.
 
 This is the model of trained weights as a structured matrix plus accumulated
-noise (DESIGN §4.4): it predicts how the spectral concentration of a layer
+noise (docs/science.md §4): it predicts how the spectral concentration of a layer
 changes as noise accumulates.
 
 Reference: R. B. Dozier & J. W. Silverstein, "On the empirical distribution of

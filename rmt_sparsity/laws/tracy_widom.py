@@ -15,7 +15,7 @@ on :math:`L^2(s,\infty)`, so with :math:`D_\mp(t) = \det(I \mp H_t)`
 **The β = 4 convention.** :math:`F_4` here is Tracy & Widom's original one
 (1996): Bornemann writes it as :math:`F_4(s/\sqrt2) = \tfrac12(\det(I-K_1) +
 \det(I+K_1))|_{L^2(s,\infty)}`. Its mean is −2.3068848932410 and its variance
-0.5177237207726 (DESIGN §4.2). The other convention in use (mean −3.2624...,
+0.5177237207726 (docs/science.md §2). The other convention in use (mean −3.2624...,
 e.g. the soft-edge limit written with the GUE scaling) is the law of
 :math:`\sqrt2\,X`: its cdf is ``TracyWidom(4).cdf(s / np.sqrt(2))``.
 

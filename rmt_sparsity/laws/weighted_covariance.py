@@ -314,7 +314,7 @@ def kish_effective_size(weights):
 
     (``n_eff/n`` is :attr:`WeightedCovarianceLaw.kish_fraction`). It sets the
     second moment of the weighted law, ``m_2/m_1² = 1 + p/n_eff``, not its edges.
-    Reference: L. Kish, *Survey Sampling* (1965); DESIGN §4.5.
+    Reference: L. Kish, *Survey Sampling* (1965); docs/science.md §5.
 
     For SGD's discounted sum (``B`` samples per step, weights ``r^k``,
     ``k < t``) it is ``B (1+r)/(1-r) · (1 - r^t)/(1 + r^t)``, see

@@ -1,8 +1,8 @@
-"""Sparsity metrics from the literature (DESIGN §4.6).
+"""Sparsity metrics from the literature (docs/science.md §6).
 
 Pure functions of arrays (NumPy, or anything ``numpy.asarray`` accepts, such as
 JAX arrays) or of callables; nothing here depends on :mod:`rmt_sparsity.nn`.
-Shapes follow DESIGN §3: activations are ``(tokens, d_ff)`` (last axis =
+Shapes follow docs/design.md §3: activations are ``(tokens, d_ff)`` (last axis =
 neurons), ``w_out`` is ``(d_model, d_ff)`` with ``w_out[:, i]`` neuron ``i``'s
 output column, and weight matrices are ``(out, in)``.
 

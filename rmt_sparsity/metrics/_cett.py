@@ -4,7 +4,7 @@ Definitions follow the Sparsing Law paper (Luo et al., arXiv:2411.02335) and
 ProSparse / "ReLU²  wins" (Zhang et al., arXiv:2402.03804), checked against the
 public reference code (thunlp/SparsingLaw, ``model_utils.py`` and ``calc_cett.py``).
 
-Shapes (DESIGN §3): ``activations`` is ``(tokens, d_ff)`` (the FFN's
+Shapes (docs/design.md §3): ``activations`` is ``(tokens, d_ff)`` (the FFN's
 intermediate values, i.e. the input of the down-projection), ``w_out`` is
 ``(d_model, d_ff)`` and ``w_out[:, i]`` is neuron ``i``'s output column. The FFN
 output of token ``t`` is :math:`y_t = \sum_i a_{t,i} W_\mathrm{out}[:, i]`.

@@ -28,7 +28,7 @@ __all__ = [
     "DORMANT_TAUS",
 ]
 
-#: Default thresholds tau for :func:`gradient_sparsity` (DESIGN §4.6).
+#: Default thresholds tau for :func:`gradient_sparsity` (docs/science.md §6).
 GRADIENT_SPARSITY_TAUS = (1e-9, 1e-6, 1e-3)
 #: The :math:`\tau` values of ReDo's dormant-neuron counts (arXiv 2302.12902), recorded by the training probes.
 DORMANT_TAUS = (0.0, 0.025, 0.1)
@@ -194,7 +194,7 @@ def gradient_sparsity(eta, taus: Sequence[float] = GRADIENT_SPARSITY_TAUS, *, re
         s_\tau(t) = \frac{1}{d_\mathrm{ff}} \#\{ i : |\eta_{t,i}| < \tau \}
 
     :math:`\eta` is the gradient of the loss with respect to the pre-activation
-    of the key layer (DESIGN §4.5: :math:`\partial L/\partial K = \eta x^\top`).
+    of the key layer (docs/science.md §5: :math:`\partial L/\partial K = \eta x^\top`).
 
     Parameters
     ----------

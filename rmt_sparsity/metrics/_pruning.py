@@ -1,6 +1,6 @@
 r"""One-shot magnitude pruning (global and N:M), pruning curves and essential sparsity.
 
-Weights follow DESIGN §3: matrices are stored ``(out, in)`` as ``torch.nn.Linear.weight``.
+Weights follow docs/design.md §3: matrices are stored ``(out, in)`` as ``torch.nn.Linear.weight``.
 A *weight collection* is a single array, a sequence of arrays or a mapping
 ``name -> array``; pruning functions return the same structure, with new arrays
 (inputs are never modified) of the input dtypes.

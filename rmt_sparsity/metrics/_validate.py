@@ -1,6 +1,6 @@
 """Shared argument validation for :mod:`rmt_sparsity.metrics` (private).
 
-Thin wrappers around :mod:`rmt_sparsity._checks` for the shapes of DESIGN §3:
+Thin wrappers around :mod:`rmt_sparsity._checks` for the shapes of docs/design.md §3:
 activations are ``(..., d_ff)`` (the last axis indexes neurons) and ``w_out``
 is ``(d_model, d_ff)``, so ``w_out[:, i]`` is neuron ``i``'s output column.
 """

@@ -1,4 +1,4 @@
-"""Activation functions of the theory (DESIGN §4.5) and the usual baselines.
+"""Activation functions of the theory (docs/science.md §5) and the usual baselines.
 
 All functions are elementwise, pure :mod:`jax.numpy`, and differentiable with
 :func:`jax.grad`. They are looked up by name through :func:`get_activation`,
@@ -92,7 +92,7 @@ def jsrelu(h):
     The continuation is the tangent line at :math:`h = 4`, so :math:`f` is
     :math:`C^1` there; it keeps activations and gradients from exploding. On the
     active set :math:`f'(h) \ge 1`, which turns the gradient identity into an
-    inequality (DESIGN §4.5). The derivative at exactly :math:`h = 0` is 0 (the
+    inequality (docs/science.md §5). The derivative at exactly :math:`h = 0` is 0 (the
     same convention as ReLU in JAX).
 
     Examples

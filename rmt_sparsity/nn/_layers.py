@@ -31,7 +31,7 @@ def layer_norm(z, gamma=None, beta=None, *, eps=1e-5):
         \qquad v = \frac{1}{d}\sum_j (z_j - \bar z)^2 \ \text{(biased variance)}.
 
     Without affine parameters :math:`\|\mathrm{LN}(z)\|^2 = d\,v/(v+\varepsilon)`
-    exactly (DESIGN §4.5; arXiv 2309.03004), which tends to :math:`d` as
+    exactly (docs/science.md §5; arXiv 2309.03004), which tends to :math:`d` as
     :math:`\varepsilon \to 0`.
 
     Parameters
@@ -99,7 +99,7 @@ def clip_zeroth_bias(bias, gamma=None):
     ``gamma=None`` (a LayerNorm without scale) means :math:`\gamma = 1`. With
     :math:`\varepsilon = 0`, no :math:`\beta` and :math:`|\gamma_j| \ge 1`, the
     layer input :math:`x = \mathrm{LN}(z) + B` then satisfies
-    :math:`\|x\| \ge 0.9\sqrt d` (DESIGN §4.5).
+    :math:`\|x\| \ge 0.9\sqrt d` (docs/science.md §5).
 
     Examples
     --------

@@ -1,4 +1,4 @@
-"""Weight noise at the point where the gradient is taken (DESIGN §4.5).
+"""Weight noise at the point where the gradient is taken (docs/science.md §5).
 
 An optax ``GradientTransformation`` only sees gradients, so it cannot move the
 point at which they are evaluated. Weight noise is therefore a wrapper around
@@ -109,7 +109,7 @@ def weight_noise_value_and_grad(loss_fn: Callable, *, relative=False, where=None
 
     In expectation this descends the smoothed loss
     :math:`E_\varepsilon L(W + \varepsilon) \approx L(W) + \tfrac{s^2}{2}\operatorname{tr} H`
-    (DESIGN §4.5), the pressure towards flat minima.
+    (docs/science.md §5), the pressure towards flat minima.
 
     Parameters
     ----------

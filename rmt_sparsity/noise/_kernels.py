@@ -1,6 +1,6 @@
 """Numba kernels of the gradient-noise simulator (compiled on first use, ``cache=True``).
 
-Kernels receive pre-drawn noise (DESIGN §3, Randomness): they never draw random
+Kernels receive pre-drawn noise (docs/design.md §3, Randomness): they never draw random
 numbers, so results depend only on the seed that produced the noise. Each output
 row is computed sequentially by one thread, so results do not depend on the
 number of Numba threads.

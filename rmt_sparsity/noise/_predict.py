@@ -101,7 +101,7 @@ def predict_vs_simulate(
 
     References
     ----------
-    Silverstein & Bai (1995); Peng et al., arXiv 2309.03004; DESIGN §4.5.
+    Silverstein & Bai (1995); Peng et al., arXiv 2309.03004; docs/science.md §5.
 
     Examples
     --------

@@ -1,4 +1,4 @@
-"""Streaming simulator of SGD gradient noise with weight-decay discounting (DESIGN §4.5).
+"""Streaming simulator of SGD gradient noise with weight-decay discounting (docs/science.md §5).
 
 One linear layer ``W`` of shape ``(d_out, p)`` (stored (out, in)) sees, at each
 step ``s``, a batch of ``B`` LayerNorm-ed inputs ``x_i`` (``‖x_i‖ = sqrt(p)``) and
@@ -208,7 +208,7 @@ def simulate_sgd_noise(
     References
     ----------
     Peng, Qi, Shi, Gao, arXiv 2309.03004; Silverstein & Bai, J. Multivariate
-    Anal. 54 (1995); DESIGN §4.5.
+    Anal. 54 (1995); docs/science.md §5.
 
     Examples
     --------

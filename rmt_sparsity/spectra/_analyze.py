@@ -169,7 +169,7 @@ def analyze(
     :math:`WW^\top/n`) the record holds
 
     * ``concentration`` = :math:`\lambda_{\max}/\lambda_{\min}` with the
-      ``zero_tol`` cut (``relative_to`` says which mean; DESIGN §4.5),
+      ``zero_tol`` cut (``relative_to`` says which mean; docs/science.md §5),
       ``sv_ratio``, its ``regime``, the null ``concentration_band``,
       ``concentration_p_value`` and ``band_method``
       (:func:`concentration_vs_random`);

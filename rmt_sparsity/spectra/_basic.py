@@ -1,6 +1,6 @@
 r"""Spectrum of a given weight matrix: eigenvalues of :math:`WW^\top/n`, singular values, ranks.
 
-Conventions (DESIGN §3): ``W`` is stored (out, in) = :math:`p\times n`;
+Conventions (docs/design.md §3): ``W`` is stored (out, in) = :math:`p\times n`;
 ``ratio`` = :math:`p/n`; the spectrum studied is that of :math:`WW^\top/n`
 (``p`` eigenvalues, of which :math:`p-n` are structural zeros when :math:`p>n`).
 """
@@ -52,7 +52,7 @@ def gram_eigenvalues(W, *, method: str = "auto") -> np.ndarray:
         \lambda_i = \lambda_i(WW^\top/n) = s_i(W)^2/n,\qquad i = 1..p,
 
     with :math:`p - n` exact zeros first when :math:`p > n` (the atom of the
-    Marchenko–Pastur law at ratio :math:`c = p/n > 1`, DESIGN §4.1).
+    Marchenko–Pastur law at ratio :math:`c = p/n > 1`, docs/science.md §1).
 
     Parameters
     ----------
@@ -162,7 +162,7 @@ def stable_rank(W) -> float:
 
     For a Gaussian :math:`p\times n` matrix with ratio :math:`c = p/n \le 1` it
     tends to :math:`p/(1+\sqrt c)^2` (the MP mean over the MP upper edge,
-    DESIGN §4.1); Rudelson & Vershynin (2007), arXiv math/0503442.
+    docs/science.md §1); Rudelson & Vershynin (2007), arXiv math/0503442.
 
     Raises ``ValueError`` for the zero matrix (the ratio is 0/0).
 

@@ -1,11 +1,11 @@
 r"""Spectral concentration of a weight matrix and its null band for a Gaussian matrix of the same shape.
 
-Convention (DESIGN §3, §4.5; Peng et al., arXiv 2309.03004 and its code
+Convention (docs/design.md §3, §4.5; Peng et al., arXiv 2309.03004 and its code
 cdgyp/sparsity): for a key matrix K (d_ff × d_model), concentration is
 :math:`\lambda_{\max}/\lambda_{\min}` over the *non-zero* eigenvalues of
 :math:`KK^\top`, where eigenvalues below ``zero_tol`` × mean count as zero.
 The ratio does not depend on the normalisation; the reported eigenvalues are
-those of :math:`KK^\top/n` (n = number of columns, DESIGN §3).
+those of :math:`KK^\top/n` (n = number of columns, docs/design.md §3).
 """
 
 from __future__ import annotations
@@ -175,7 +175,7 @@ def spectral_concentration(W, zero_tol=0.1, relative_to="mean_all") -> Concentra
     4d × d key matrix: sv_ratio 3). For a square matrix the ratio is governed
     by Edelman's hard-edge law without a cut, or set by the cut with one
     (about 38 with the default cut, which removes ~20 % of MP(c = 1)); the
-    record's ``regime`` and ``note`` say which (DESIGN §4.5).
+    record's ``regime`` and ``note`` say which (docs/science.md §5).
 
     Parameters
     ----------
@@ -263,7 +263,7 @@ class ConcentrationTest:
 
 
 class _AnalyticRatioLaw:
-    r"""CDF of :math:`R = \lambda_{\max}/\lambda_{\min}` for independent extremes (DESIGN §4.2).
+    r"""CDF of :math:`R = \lambda_{\max}/\lambda_{\min}` for independent extremes (docs/science.md §2).
 
     :math:`P(R\le r) = \int_0^1 F_{\max}(r\,Q_{\min}(u))\,du` by 256-point
     Gauss–Legendre in u, as in :func:`rmt_sparsity.laws.edge_band` (whose band

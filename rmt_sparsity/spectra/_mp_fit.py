@@ -1,6 +1,6 @@
 r"""Calibrated Marchenko–Pastur fit of a weight spectrum, with Tracy–Widom outlier tests and BBP spikes.
 
-Model (DESIGN §3, §4.1–4.2). ``W`` is :math:`p\times n` (stored (out, in)),
+Model (docs/design.md §3, §4.1–4.2). ``W`` is :math:`p\times n` (stored (out, in)),
 ratio :math:`c = p/n`, spectrum of :math:`S = WW^\top/n`. The null is
 :math:`W = G`, iid entries of variance :math:`\sigma^2` (the law's ``scale``);
 the spiked model is :math:`W = G + \sum_i\theta_i u_iv_i^\top` with unit
@@ -97,7 +97,7 @@ def _gauss_hermite():
 
 
 def bbp_threshold(p, n, scale=1.0) -> float:
-    r"""BBP detection threshold :math:`\theta_c = \sigma(pn)^{1/4}` for ``W = G + θ u vᵀ`` (DESIGN §3).
+    r"""BBP detection threshold :math:`\theta_c = \sigma(pn)^{1/4}` for ``W = G + θ u vᵀ`` (docs/design.md §3).
 
     Parameters
     ----------

@@ -11,7 +11,7 @@ Defaults are strict (``level=0.999``, ``k=4``): a fixed-seed unit test should
 essentially never fail by chance, and still fail on any error of the size the
 statistic is built to see.
 
-Conventions (DESIGN §3): W is :math:`p\times n` with iid entries of variance
+Conventions (docs/design.md §3): W is :math:`p\times n` with iid entries of variance
 :math:`\sigma^2` (the law's ``scale``), ratio :math:`c = p/n`, and the spectrum is
 that of :math:`S = WW^\top/n`.
 """

@@ -11,7 +11,7 @@ shrinks the *seed* towards 0 and the sizes and parameters towards their
 simplest values, while arrays stay fast to build and exactly reproducible
 (same drawn seed, same array: ``rmt_sparsity._rng.as_generator``).
 
-Conventions (DESIGN §3): a :math:`p\times n` matrix W has ratio c = p/n and
+Conventions (docs/design.md §3): a :math:`p\times n` matrix W has ratio c = p/n and
 its spectrum is that of :math:`WW^\top/n`; entry variance is ``scale``;
 weights are stored (out, in): ``w_in`` (d_ff, d_model), ``w_out`` (d_model, d_ff).
 """
@@ -336,7 +336,7 @@ def _check_shape(shape, k) -> tuple[int, int]:
 
 
 def bbp_threshold(p, n, scale=1.0) -> float:
-    r"""BBP threshold :math:`\theta_c = \sigma (pn)^{1/4}` of the additive spike model (DESIGN §3).
+    r"""BBP threshold :math:`\theta_c = \sigma (pn)^{1/4}` of the additive spike model (docs/design.md §3).
 
     For :math:`W = G + \theta uv^\top` (G p×n Gaussian with entry variance σ²,
     unit u, v) an outlier singular value separates from the bulk edge
@@ -386,7 +386,7 @@ def spiked_matrices(strength=BOTH_SIDES_OF_BBP, *, p=st.integers(40, 120), n=st.
 
     G is p×n with iid :math:`N(0, \sigma^2)` entries (σ² = ``scale``), the
     :math:`u_i` (:math:`v_i`) are orthonormal and Haar distributed, and
-    :math:`\theta_i` = strength × :func:`bbp_threshold` (σ(pn)^{1/4}, DESIGN §3).
+    :math:`\theta_i` = strength × :func:`bbp_threshold` (σ(pn)^{1/4}, docs/design.md §3).
     Above the threshold the top singular value converges to
     :math:`\sqrt{(\theta^2 + \sigma^2 p)(\theta^2 + \sigma^2 n)}/\theta`
     (Benaych-Georges & Nadakuditi 2012, arXiv 1103.2221), outside the bulk
@@ -569,7 +569,7 @@ def sparse_activations(d_ff, density, batch=None, *, threshold=0.0, signed=False
 
 
 class FFNWeights(NamedTuple):
-    """A draw of :func:`ffn_weights`: weights in the (out, in) layout (DESIGN §3)."""
+    """A draw of :func:`ffn_weights`: weights in the (out, in) layout (docs/design.md §3)."""
 
     #: key matrix K = W_in, shape (d_ff, d_model)
     w_in: np.ndarray
@@ -647,7 +647,7 @@ def layernorm_inputs(p, batch=None, *, normalized=False, eps=1e-5, dtype=np.floa
     parameters, :math:`\mathrm{LN}(x) = (x - \bar x)/\sqrt{v + \varepsilon}`,
     computed in float64 and rounded once: the vectors a layer after a
     LayerNorm receives, with row mean 0 and
-    :math:`\|\mathrm{LN}(x)\|^2 = p\,v/(v+\varepsilon)` (DESIGN §4.5), both
+    :math:`\|\mathrm{LN}(x)\|^2 = p\,v/(v+\varepsilon)` (docs/science.md §5), both
     to rounding (a second centring pass removes the cancellation error
     :math:`u|\mu_i|/s_i` of the first; constant rows give exact zeros).
 

@@ -2,7 +2,7 @@
 
 These are transcriptions of ``compute_bounds`` in cdgyp/sparsity
 (``codes/scripts/after_training/mp.py``), the code of Peng et al.,
-arXiv 2309.03004. They have **not** been re-derived in ``proofs/``; DESIGN §4.5
+arXiv 2309.03004. They have **not** been re-derived in ``proofs/``; docs/science.md §5
 requires a re-derivation before they are used. Nothing else in the library
 calls them, and no claim relies on them.
 """

@@ -1,6 +1,6 @@
 """The theory's exact identities: gradient norms, augmented flatness, LayerNorm norms, weight noise.
 
-All functions are pure NumPy (DESIGN §4.5). Shapes follow DESIGN §3: the key
+All functions are pure NumPy (docs/science.md §5). Shapes follow docs/design.md §3: the key
 matrix ``K`` is ``(d_ff, d)``; per-token inputs ``x`` are ``(tokens, d)`` and
 per-token back-propagated pre-activation gradients ``eta`` are ``(tokens, d_ff)``.
 
@@ -58,7 +58,7 @@ def key_gradient(x, eta) -> np.ndarray:
 
     References
     ----------
-    arXiv 2309.03004, DESIGN §4.5.
+    arXiv 2309.03004, docs/science.md §5.
 
     Examples
     --------
@@ -88,7 +88,7 @@ def key_gradient_sq_norms(x, eta) -> np.ndarray:
 
     References
     ----------
-    arXiv 2309.03004, DESIGN §4.5.
+    arXiv 2309.03004, docs/science.md §5.
 
     Examples
     --------
@@ -119,7 +119,7 @@ def augmented_flatness(x, eta) -> float:
 
     References
     ----------
-    arXiv 2309.03004, DESIGN §4.5.
+    arXiv 2309.03004, docs/science.md §5.
 
     Examples
     --------
@@ -154,7 +154,7 @@ def layernorm_sq_norm(d, v, eps=1e-5) -> float:
 
     References
     ----------
-    arXiv 2309.03004, DESIGN §4.5.
+    arXiv 2309.03004, docs/science.md §5.
 
     Examples
     --------
@@ -202,7 +202,7 @@ def layernorm_norm_lower_bound(d, *, zeroth_bias=False, bias_ratio=0.1) -> float
 
     References
     ----------
-    arXiv 2309.03004, DESIGN §4.5.
+    arXiv 2309.03004, docs/science.md §5.
 
     Examples
     --------
@@ -312,7 +312,7 @@ def noise_sharpness_prediction(sigma, hessian_trace) -> float:
 
     exactly ``(s²/2) tr H`` for a quadratic loss (odd moments of ``E`` vanish).
     For ReLU networks the autodiff Hessian misses the kinks, so the two sides
-    differ; that is a measured finding, not a bug (DESIGN §4.5).
+    differ; that is a measured finding, not a bug (docs/science.md §5).
 
     Parameters
     ----------

@@ -1,6 +1,6 @@
 """Weight-decay discounting: effective window, heuristic ratio, Kish effective samples, anisotropy.
 
-Setting (DESIGN §4.5): SGD with learning rate ``lr`` and decoupled-from-nothing
+Setting (docs/science.md §5): SGD with learning rate ``lr`` and decoupled-from-nothing
 L2 weight decay ``weight_decay`` multiplies the weights by ``r = 1 - lr·wd`` at
 every step, so the contribution of step ``s`` to the state at step ``t`` carries
 the weight ``r^(t-s)``. The discounted input covariance is
@@ -174,7 +174,7 @@ def effective_window(lr, weight_decay, theta=1e-3) -> float:
     ``codes/scripts/marchenko_pastur/mnist.py``) uses the same formula but with
     ``r = sqrt(1 - weight_decay)`` (no ``lr``) and ``threshold = 1e-6`` by default,
     while its covariance accumulator discounts by ``1 - weight_decay``. This
-    library follows DESIGN §4.5: ``r = 1 - lr·wd`` and ``theta = 1e-3``; pass
+    library follows docs/science.md §5: ``r = 1 - lr·wd`` and ``theta = 1e-3``; pass
     other values explicitly to reproduce the code. Reference: arXiv 2309.03004.
 
     Examples
@@ -199,7 +199,7 @@ def effective_ratio(p, batch, t, lr, weight_decay, theta=1e-3) -> float:
     dimension, n the number of samples). **This is a heuristic**: a geometrically
     weighted sum is not an unweighted sum of ``B·T_eff`` samples; the exact limit
     is the weighted MP law (``rmt_sparsity.laws``) and the second moment is
-    governed by :func:`kish_effective_samples` instead (DESIGN §4.5).
+    governed by :func:`kish_effective_samples` instead (docs/science.md §5).
 
     Parameters
     ----------

@@ -252,7 +252,7 @@ CLAIMS = [
     Claim(
         id="noise_sharpness_trace",
         statement="Weight-noise sharpness ~ (s^2/2) tr H (broken where ReLU kinks matter).",
-        source="DESIGN §4.5; Taylor expansion; PAC-Bayes sharpness (Neyshabur et al., arXiv 1706.08947)",
+        source="docs/science.md §5; Taylor expansion; PAC-Bayes sharpness (Neyshabur et al., arXiv 1706.08947)",
         predict=_nst_predict,
         measure=_nst_measure,
         compare=_nst_compare,
@@ -272,7 +272,7 @@ CLAIMS = [
     Claim(
         id="noise_trained_flatter",
         statement="Noise-trained minima are flatter: lower Hessian trace and top eigenvalue.",
-        source="arXiv 2309.03004 (weight noise -> flatness); DESIGN §4.5",
+        source="arXiv 2309.03004 (weight noise -> flatness); docs/science.md §5",
         predict=_ntf_predict,
         measure=_ntf_measure,
         compare=_ntf_compare,

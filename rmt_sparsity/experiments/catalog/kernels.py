@@ -1,4 +1,4 @@
-"""Claims of the sparse-kernel capability (DESIGN §4.7): measured compute savings of activation sparsity.
+"""Claims of the sparse-kernel capability (docs/science.md §7): measured compute savings of activation sparsity.
 
 Imports nothing heavy at module level: the kernels and the benchmark load inside ``measure``.
 """
@@ -108,7 +108,7 @@ CLAIMS = [
     Claim(
         id="sparse_ffn_savings",
         statement="Sparse FFN compute savings approach the ideal 1/rho at batch 1.",
-        source="DESIGN §4.7 (batch 1, density 10 %, single thread vs single-thread BLAS)",
+        source="docs/science.md §7 (batch 1, density 10 %, single thread vs single-thread BLAS)",
         predict=_predict,
         measure=_measure,
         compare=_compare,

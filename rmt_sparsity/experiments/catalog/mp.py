@@ -1,4 +1,4 @@
-"""Claims about the Marchenko-Pastur law on sampled Wishart matrices (DESIGN §4.1).
+"""Claims about the Marchenko-Pastur law on sampled Wishart matrices (docs/science.md §1).
 
 * ``mp_esd_matches_wishart`` - the pooled ESD of independent Wishart matrices
   passes a Kolmogorov-Smirnov test against the MP law.
@@ -143,7 +143,7 @@ CLAIMS = [
     Claim(
         id="mp_esd_matches_wishart",
         statement="The Marchenko-Pastur law matches sampled Wishart spectra (pooled ESD passes KS against MP).",
-        source="Marchenko & Pastur 1967; DESIGN §4.1",
+        source="Marchenko & Pastur 1967; docs/science.md §1",
         predict=_esd_predict,
         measure=_esd_measure,
         compare=_esd_compare,
@@ -159,7 +159,7 @@ CLAIMS = [
             "The extreme-eigenvalue ratio of WW^T/n lies in its Tracy-Widom edge-law band "
             "(the band's coverage over independent matrices is its level); it tends to ((1+sqrt c)/(1-sqrt c))^2."
         ),
-        source="DESIGN §4.1-4.2; Johnstone 2001 (arXiv math/0102013)",
+        source="docs/science.md §1-2; Johnstone 2001 (arXiv math/0102013)",
         predict=_ratio_predict,
         measure=_ratio_measure,
         compare=lambda pred, meas: within_band(pred, meas),

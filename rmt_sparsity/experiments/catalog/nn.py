@@ -31,7 +31,7 @@ from ..training import digits_model, digits_setup, seed_mean_se, train_digits, t
 
 __all__ = ["CLAIMS"]
 
-SOURCE = "Peng, Qi, Shi, Gao, arXiv 2309.03004 (and 2605.25612); DESIGN §4.5"
+SOURCE = "Peng, Qi, Shi, Gao, arXiv 2309.03004 (and 2605.25612); docs/science.md §5"
 
 
 # ============================================================================= gradient identity

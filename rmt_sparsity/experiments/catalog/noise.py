@@ -325,7 +325,7 @@ CLAIMS = [
         id="weighted_mp_discounted_covariance",
         statement="The discounted input covariance sum_s r^(t-s) X_s^T X_s follows the weighted (generalised) MP law "
         "(Wasserstein-1 <= 2% of the mean eigenvalue).",
-        source="Silverstein & Bai 1995; DESIGN §4.5",
+        source="Silverstein & Bai 1995; docs/science.md §5",
         predict=_wmp_predict,
         measure=_wmp_measure,
         compare=within_band,
@@ -340,7 +340,7 @@ CLAIMS = [
         id="paper_heuristic_mp_ratio",
         statement="The paper's heuristic MP(c = p/(B min(t, T_eff))) predicts the eigenvalue ratio of the discounted "
         "covariance, for r in {0.9, 0.99, 0.999}.",
-        source="Peng et al., arXiv 2309.03004 (Theorem 8 in its code); DESIGN §4.5",
+        source="Peng et al., arXiv 2309.03004 (Theorem 8 in its code); docs/science.md §5",
         predict=_heur_predict,
         measure=_heur_measure,
         compare=_heur_compare,
@@ -355,7 +355,7 @@ CLAIMS = [
         id="weight_update_spectrum",
         statement="From W0 = 0 the weight update follows the two-level weighted-MP law: rectangular updates are "
         "concentrated, square updates are not (hard edge).",
-        source="DESIGN §4.5",
+        source="docs/science.md §5",
         predict=_wu_predict,
         measure=_wu_measure,
         compare=_wu_compare,
@@ -369,7 +369,7 @@ CLAIMS = [
     Claim(
         id="info_plus_noise_concentration",
         statement="W0 plus accumulated SGD noise follows the information-plus-noise law (eigenvalue ratio of W W^T).",
-        source="Dozier & Silverstein 2007; DESIGN §4.4",
+        source="Dozier & Silverstein 2007; docs/science.md §4",
         predict=_ipn_predict,
         measure=_ipn_measure,
         compare=_ipn_compare,

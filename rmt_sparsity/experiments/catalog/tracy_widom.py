@@ -1,4 +1,4 @@
-"""Claims about the Tracy-Widom edge of sampled Wishart matrices (DESIGN §4.2).
+"""Claims about the Tracy-Widom edge of sampled Wishart matrices (docs/science.md §2).
 
 * ``tw_largest_eigenvalue`` - the Johnstone-scaled largest eigenvalue of real
   Wishart matrices follows TW1: a Kolmogorov-Smirnov test of

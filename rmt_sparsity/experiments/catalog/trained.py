@@ -64,7 +64,7 @@ from ..training import TRAIN_PROFILES, digits_model, digits_setup, seed_mean_se,
 
 __all__ = ["CLAIMS"]
 
-SOURCE_CONC = "Peng, Qi, Shi, Gao, arXiv 2309.03004; Johnstone 2001 (math/0102013); Ma 2012; DESIGN §4.5"
+SOURCE_CONC = "Peng, Qi, Shi, Gao, arXiv 2309.03004; Johnstone 2001 (math/0102013); Ma 2012; docs/science.md §5"
 SOURCE_SPARSING = "Luo et al., 'Sparsing Law', arXiv 2411.02335"
 SOURCE_PRUNING = "Jaiswal et al., 'Essential sparsity', arXiv 2306.03805; Peng et al., arXiv 2309.03004"
 
