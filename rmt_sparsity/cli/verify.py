@@ -58,7 +58,7 @@ def run(args) -> int:
     try:
         with executor_context(args.executor, args.scheduler) as executor:
             results = run_claims(args.only or None, profile=args.profile, seed=args.seed,
-                                 progress=progress_enabled(args), executor=executor)
+                                 progress=progress_enabled(args), executor=executor, fixture_store=out / "fixtures")
     except ConnectionError as exc:
         raise UsageError(str(exc)) from None
     paths = write_report(results, out, profile=args.profile, seed=args.seed)

@@ -168,6 +168,9 @@ class Claim:
         ``"theorem"`` (RMT or an identity), ``"heuristic"`` (the paper's
         approximations), ``"empirical"`` (effects on trained networks) or
         ``"performance"`` (timings; excluded from determinism).
+    fixtures : tuple of str
+        Shared fixtures the claim reads (:mod:`rmt_sparsity.experiments.fixtures`);
+        when given, ``measure`` is called as ``measure(config, rng, fixtures={id: FixtureResult})``.
     """
 
     id: str
@@ -178,6 +181,7 @@ class Claim:
     compare: Callable[[Prediction, Measurement], Verdict]
     profiles: Mapping[str, Mapping[str, Any]]
     kind: str = "theorem"
+    fixtures: tuple[str, ...] = ()
 
     def config_for(self, profile: str) -> dict:
         """The config used under ``profile`` (falling back to the next smaller profile)."""

@@ -155,7 +155,8 @@ class ClaimResult:
         return self.error is not None
 
 
-def run_claim(claim_id: str, *, profile: str = "quick", seed: int = 0, overrides: Mapping | None = None) -> ClaimResult:
+def run_claim(claim_id: str, *, profile: str = "quick", seed: int = 0, overrides: Mapping | None = None,
+              fixtures: Mapping | None = None) -> ClaimResult:
     """Run one claim and return its result; exceptions are caught and recorded.
 
     Parameters
@@ -167,6 +168,10 @@ def run_claim(claim_id: str, *, profile: str = "quick", seed: int = 0, overrides
         Run seed; the claim's generator is ``claim_seed(seed, claim_id)``.
     overrides : mapping, optional
         Config entries replacing the profile's (for tests and sweeps).
+    fixtures : mapping, optional
+        Already resolved fixtures ``{id: FixtureResult}`` (:func:`run_claims` passes
+        them); those the claim names and this lacks are resolved here
+        (:func:`~rmt_sparsity.experiments.fixtures.resolve_fixtures`, cached per process).
     """
     check_choice("profile", profile, PROFILES)
     claim = get_claim(claim_id)
@@ -188,7 +193,14 @@ def run_claim(claim_id: str, *, profile: str = "quick", seed: int = 0, overrides
         timings["predict_s"] = time.perf_counter() - t0
         rng = np.random.default_rng(claim_seed(seed, claim_id))
         t0 = time.perf_counter()
-        meas = claim.measure(config, rng)
+        if claim.fixtures:
+            fx = _claim_fixtures(claim, profile, seed, fixtures)
+            timings["fixtures_s"] = time.perf_counter() - t0
+            provenance["fixtures"] = {k: v.provenance() for k, v in fx.items()}
+            t0 = time.perf_counter()
+            meas = claim.measure(config, rng, fixtures=fx)
+        else:
+            meas = claim.measure(config, rng)
         timings["measure_s"] = time.perf_counter() - t0
         verdict = claim.compare(pred, meas)
         if not isinstance(verdict, Verdict):
@@ -211,6 +223,17 @@ def run_claim(claim_id: str, *, profile: str = "quick", seed: int = 0, overrides
     )
 
 
+def _claim_fixtures(claim: Claim, profile: str, seed: int, given: Mapping | None) -> dict:
+    """The fixtures ``claim`` names: from ``given`` when there, else resolved (and cached) in this process."""
+    from .fixtures import resolve_fixtures
+
+    given = dict(given or {})
+    missing = [f for f in claim.fixtures if f not in given]
+    if missing:
+        given.update(resolve_fixtures(missing, profile=profile, seed=seed))
+    return {f: given[f] for f in claim.fixtures}
+
+
 def run_claims(
     ids: Sequence[str] | None = None,
     *,
@@ -218,8 +241,13 @@ def run_claims(
     seed: int = 0,
     progress: bool = False,
     executor=None,
+    fixture_store=None,
 ) -> list[ClaimResult]:
     """Run several claims (every registered one by default).
+
+    The shared fixtures the claims name are resolved first, once each
+    (:func:`~rmt_sparsity.experiments.fixtures.resolve_fixtures`; their units
+    go through ``executor`` when one is given), and handed to the claims.
 
     Parameters
     ----------
@@ -228,6 +256,8 @@ def run_claims(
     executor : concurrent.futures.Executor, optional
         Runs the claims in parallel (e.g. a Dask client's executor); results
         keep the order of ``ids``.
+    fixture_store : path-like, optional
+        Directory where fixture units are stored and reused (``verify`` uses ``OUT/fixtures``).
     """
     all_ids = all_claim_ids()
     ids = list(all_ids if ids is None else ids)
@@ -236,12 +266,18 @@ def run_claims(
         raise KeyError(", ".join(unknown))
     from tqdm.auto import tqdm
 
+    from .fixtures import resolve_fixtures
+
+    needed = [f for cid in ids for f in get_claim(cid).fixtures]
+    fixtures = resolve_fixtures(needed, profile=profile, seed=seed, executor=executor, store=fixture_store,
+                                progress=progress) if needed else {}
     if executor is None:
         results = []
         bar = tqdm(ids, desc=f"verify ({profile})", unit="claim", disable=not progress)
         for cid in bar:
             bar.set_postfix_str(cid)
-            results.append(run_claim(cid, profile=profile, seed=seed))
+            results.append(run_claim(cid, profile=profile, seed=seed, fixtures=fixtures))
         return results
-    futures = [executor.submit(run_claim, cid, profile=profile, seed=seed) for cid in ids]
+    futures = [executor.submit(run_claim, cid, profile=profile, seed=seed,
+                               fixtures={f: fixtures[f] for f in get_claim(cid).fixtures}) for cid in ids]
     return [f.result() for f in tqdm(futures, desc=f"verify ({profile})", unit="claim", disable=not progress)]

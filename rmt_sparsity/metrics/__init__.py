@@ -7,7 +7,9 @@ neurons), ``w_out`` is ``(d_model, d_ff)`` with ``w_out[:, i]`` neuron ``i``'s
 output column, and weight matrices are ``(out, in)``.
 
 - Basic fractions: :func:`zero_fraction`, :func:`activation_ratio`,
-  :func:`activation_concentration`, :func:`gradient_sparsity` (Li et al. 2022,
+  :func:`activation_concentration`, :func:`gradient_sparsity`,
+  :func:`relative_gradient_sparsity`, :func:`gradient_density_ratio`,
+  :func:`gradient_log_histogram` (Li et al. 2022,
   arXiv:2210.06313; Peng et al., arXiv:2309.03004).
 - CETT and PPL-p%: :func:`neuron_scores`, :func:`cett`, :func:`cett_pruned_fraction`,
   :func:`threshold_for_cett`, :func:`ppl_p_sparsity` (arXiv:2411.02335, arXiv:2402.03804).
@@ -36,12 +38,17 @@ from ._cett import (
 )
 from ._fractions import (
     DORMANT_TAUS,
+    GRADIENT_LOG_EDGES,
     GRADIENT_SPARSITY_TAUS,
+    RELATIVE_GRADIENT_TAUS,
     activation_concentration,
     activation_ratio,
     dormant_fraction,
     dormant_scores,
+    gradient_density_ratio,
+    gradient_log_histogram,
     gradient_sparsity,
+    relative_gradient_sparsity,
     zero_fraction,
 )
 from ._pruning import (
@@ -72,6 +79,11 @@ __all__ = [
     "activation_concentration",
     "gradient_sparsity",
     "GRADIENT_SPARSITY_TAUS",
+    "relative_gradient_sparsity",
+    "RELATIVE_GRADIENT_TAUS",
+    "gradient_density_ratio",
+    "gradient_log_histogram",
+    "GRADIENT_LOG_EDGES",
     "dormant_scores",
     "dormant_fraction",
     "DORMANT_TAUS",

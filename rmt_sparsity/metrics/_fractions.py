@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .._checks import check_choice, check_real
+from .._checks import check_array, check_choice, check_real
 from . import formulas
 from ._validate import as_activations
 
@@ -23,6 +23,11 @@ __all__ = [
     "activation_concentration",
     "gradient_sparsity",
     "GRADIENT_SPARSITY_TAUS",
+    "relative_gradient_sparsity",
+    "RELATIVE_GRADIENT_TAUS",
+    "gradient_density_ratio",
+    "gradient_log_histogram",
+    "GRADIENT_LOG_EDGES",
     "dormant_scores",
     "dormant_fraction",
     "DORMANT_TAUS",
@@ -30,6 +35,10 @@ __all__ = [
 
 #: Default thresholds tau for :func:`gradient_sparsity` (docs/science.md §6).
 GRADIENT_SPARSITY_TAUS = (1e-9, 1e-6, 1e-3)
+#: Default thresholds tau of :func:`relative_gradient_sparsity` (fractions of the token's rms gradient).
+RELATIVE_GRADIENT_TAUS = (1e-3, 1e-2)
+#: Default bins of :func:`gradient_log_histogram`: log10 g^2 from -20 to 5 in 0.25-wide bins.
+GRADIENT_LOG_EDGES = tuple(float(v) for v in np.linspace(-20.0, 5.0, 101))
 #: The :math:`\tau` values of ReDo's dormant-neuron counts (arXiv 2302.12902), recorded by the training probes.
 DORMANT_TAUS = (0.0, 0.025, 0.1)
 
@@ -228,6 +237,151 @@ def gradient_sparsity(eta, taus: Sequence[float] = GRADIENT_SPARSITY_TAUS, *, re
     if not taus:
         raise ValueError("taus must hold at least one threshold > 0; got an empty sequence")
     return {t: _fraction(formulas.gradient_sparsity, e, reduce, t) for t in taus}
+
+
+def relative_gradient_sparsity(eta, taus: Sequence[float] = RELATIVE_GRADIENT_TAUS, *, reduce: str = "none"):
+    r"""Fraction of entries with :math:`|\eta_{t,i}| \le \tau\,\mathrm{rms}(\eta_t)`: gradient sparsity relative to each token's scale.
+
+    .. math::
+
+        s^{\mathrm{rel}}_\tau(t) = \frac{1}{d_\mathrm{ff}} \#\Big\{ i : |\eta_{t,i}| \le
+        \tau \Big(\frac{1}{d_\mathrm{ff}}\sum_k \eta_{t,k}^2\Big)^{1/2} \Big\}
+
+    The absolute grid of :func:`gradient_sparsity` depends on the gradient's
+    overall scale, which differs between networks trained with and without
+    weight noise, or with MSE and cross-entropy; this version does not
+    (it is invariant to :math:`\eta_t \to c\,\eta_t`). A token whose
+    :math:`\eta_t` is exactly 0 counts as fully sparse.
+
+    Parameters
+    ----------
+    eta : array_like, shape (..., d_ff)
+        Per-token gradients with respect to the pre-activations.
+    taus : sequence of float, optional
+        Thresholds, each ``> 0``; default ``(1e-3, 1e-2)``.
+    reduce : {"none", "mean"}
+        See :func:`zero_fraction`.
+
+    Returns
+    -------
+    dict
+        ``{tau: fraction}``, as in :func:`gradient_sparsity`.
+
+    References
+    ----------
+    Peng, Qi, Shi, Gao, arXiv:2309.03004 (gradient sparsity); docs/science.md §6.
+
+    Examples
+    --------
+    >>> from rmt_sparsity.metrics import relative_gradient_sparsity
+    >>> relative_gradient_sparsity([[0.0, 1e-3, 1.0, -1.0]], reduce="mean")
+    {0.001: 0.25, 0.01: 0.5}
+    >>> relative_gradient_sparsity([[0.0, 1e-6, 1e-3, -1e-3]], reduce="mean")   # same shape, 1000x smaller
+    {0.001: 0.25, 0.01: 0.5}
+    """
+    e = as_activations("eta", eta)
+    if np.ndim(taus) == 0:
+        taus = (taus,)
+    taus = [check_real("taus", t, lo=0.0, lo_open=True) for t in taus]
+    if not taus:
+        raise ValueError("taus must hold at least one threshold > 0; got an empty sequence")
+    e = e.astype(np.float64, copy=False)
+    return {t: _fraction(formulas.relative_gradient_sparsity, e, reduce, t) for t in taus}
+
+
+def _active_mask(name, g, active):
+    m = np.asarray(active)
+    if m.dtype != np.bool_:
+        raise TypeError(f"{name} must be a boolean array (True where sigma'(h) != 0); got dtype {m.dtype}")
+    if m.shape != g.shape:
+        raise ValueError(f"{name} must have the shape of g {g.shape}; got {m.shape}")
+    return m
+
+
+def gradient_density_ratio(g, active) -> float:
+    r"""The gradient-density ratio :math:`E[g^2 \mid \sigma'(h) \ne 0] / E[g^2]` of arXiv 2309.03004.
+
+    .. math::
+
+        \rho_g = \frac{E[g^2 \mid \text{active}]}{E[g^2]}, \qquad g = \frac{\partial L}{\partial a}
+
+    over every token and neuron. :math:`g` is the gradient at the activation's
+    *output*, before the activation's derivative masks it; "active" means
+    :math:`\sigma'(h) \ne 0` (:math:`a > 0` for ReLU). Below 1, the neurons
+    that pass gradient back carry less of :math:`g` than the average neuron.
+
+    The paper's code (``codes/scripts/after_training/gradient_density.py`` of
+    cdgyp/sparsity) estimates a ratio of this kind from log-binned histograms
+    of :math:`|g|` with "activated" meaning :math:`\eta \ne 0`; here it is
+    computed exactly from the values (the two agree up to the binning and
+    the power of :math:`|g|`), and :func:`gradient_log_histogram` gives the histogram.
+
+    Parameters
+    ----------
+    g : array_like
+        :math:`\partial L/\partial a`, any shape.
+    active : array_like of bool, the shape of ``g``
+
+    Returns
+    -------
+    float
+        NaN when no entry is active or every :math:`g` is 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rmt_sparsity.metrics import gradient_density_ratio
+    >>> g = np.array([[1.0, 3.0], [1.0, 1.0]])
+    >>> gradient_density_ratio(g, g < 2)            # 1 / ((1 + 9 + 1 + 1) / 4)
+    0.333...
+    >>> gradient_density_ratio(g, np.ones_like(g, dtype=bool))
+    1.0
+    """
+    g = as_activations("g", g).astype(np.float64, copy=False)
+    m = _active_mask("active", g, active)
+    return float(formulas.gradient_density_ratio(g, m))
+
+
+def gradient_log_histogram(g, active=None, *, edges=GRADIENT_LOG_EDGES):
+    r"""Histogram of :math:`\log_{10} g^2` over all entries and over the active ones (the paper's figure).
+
+    .. math::
+
+        n_k = \#\{(t, i) : \mathrm{clip}(\log_{10} g_{t,i}^2, e_0, e_K) \in [e_k, e_{k+1})\}
+
+    Values outside ``[edges[0], edges[-1]]`` are clamped into the end bins
+    (exact zeros into the first), as the paper's code clamps at its log range
+    (arXiv 2309.03004; ``codes/modules/hooks.py``, ``GradientDensityPlugin``, of cdgyp/sparsity).
+
+    Parameters
+    ----------
+    g : array_like
+        :math:`\partial L/\partial a`.
+    active : array_like of bool, optional
+        :math:`\sigma'(h) \ne 0`, the shape of ``g``.
+    edges : sequence of float
+        Increasing bin edges of :math:`\log_{10} g^2` (default -20 to 5 in steps of 0.25).
+
+    Returns
+    -------
+    dict
+        ``edges``, ``all`` (counts over every entry) and, with ``active``, ``active`` (counts over active entries).
+
+    Examples
+    --------
+    >>> from rmt_sparsity.metrics import gradient_log_histogram
+    >>> h = gradient_log_histogram([0.0, 1e-3, 1.0, 1e3], [False, True, True, False], edges=[-4.0, -2.0, 0.0, 2.0])
+    >>> h["all"].tolist(), h["active"].tolist()
+    ([2.0, 0.0, 2.0], [1.0, 0.0, 1.0])
+    """
+    g = as_activations("g", g).astype(np.float64, copy=False)
+    e = check_array("edges", edges, ndim=1).astype(np.float64)
+    if e.size < 2 or np.any(np.diff(e) <= 0):
+        raise ValueError(f"edges must be at least 2 strictly increasing values; got {e.tolist()}")
+    out = {"edges": e, "all": formulas.log10_square_histogram(g, e)}
+    if active is not None:
+        out["active"] = formulas.log10_square_histogram(g, e, where=_active_mask("active", g, active))
+    return out
 
 
 def dormant_scores(activations) -> np.ndarray:

@@ -32,7 +32,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["zero_fraction", "gradient_sparsity", "dormant_scores", "dormant_fraction"]
+__all__ = ["zero_fraction", "gradient_sparsity", "relative_gradient_sparsity", "gradient_density_ratio",
+           "log10_square_histogram", "dormant_scores", "dormant_fraction"]
 
 
 def zero_fraction(a, atol=0.0, *, axis=-1, xp=np):
@@ -89,6 +90,105 @@ def gradient_sparsity(eta, tau, *, axis=-1, xp=np):
     0.5
     """
     return xp.mean(xp.abs(eta) < tau, axis=axis)
+
+
+def relative_gradient_sparsity(eta, tau, *, axis=-1, xp=np):
+    r"""Share of entries with :math:`|\eta_i| \le \tau\,\mathrm{rms}(\eta_t)`, the rms taken per token (last axis).
+
+    .. math::
+
+        s^{\mathrm{rel}}_\tau = \frac{1}{d} \#\Big\{ i : |\eta_{t,i}| \le \tau
+        \sqrt{\tfrac1d \textstyle\sum_k \eta_{t,k}^2} \Big\}
+
+    Scale-free: multiplying a token's :math:`\eta` by a constant leaves it
+    unchanged, so networks whose gradients have different overall scales
+    compare directly (the absolute grid of :func:`gradient_sparsity` does not).
+    A token with :math:`\eta_t = 0` counts every entry (``0 <= 0``): all of its
+    gradient is sparse.
+
+    Parameters
+    ----------
+    eta : array, shape (..., d)
+    tau : float
+    axis : int or None
+        Axis of the count (default the last); ``None`` for all entries (the
+        rms is always per token, along the last axis).
+    xp : module
+        Array namespace.
+
+    Examples
+    --------
+    >>> e = np.array([[0.0, 1e-3, 1.0, -1.0], [0.0, 0.0, 0.0, 0.0]])
+    >>> relative_gradient_sparsity(e, 1e-2)   # rms of row 0 = sqrt(2.000001/4) ~ 0.707
+    array([0.5, 1. ])
+    """
+    rms = xp.sqrt(xp.mean(eta * eta, axis=-1, keepdims=True))
+    return xp.mean(xp.abs(eta) <= tau * rms, axis=axis)
+
+
+def gradient_density_ratio(g, active, *, xp=np):
+    r"""The paper's gradient-density ratio :math:`E[g^2 \mid \text{active}] / E[g^2]` over every entry.
+
+    .. math::
+
+        \rho_g = \frac{\sum_{t,i} g_{t,i}^2\,\mathbf 1[\sigma'(h_{t,i}) \ne 0] \,\big/\, \#\{\sigma' \ne 0\}}
+                      {\sum_{t,i} g_{t,i}^2 \,\big/\, \#\{(t, i)\}}
+
+    with :math:`g = \partial L/\partial a` (the gradient *at the activation
+    output*) and "active" meaning a non-zero derivative :math:`\sigma'(h) \ne 0`
+    (:math:`a > 0` for ReLU). A value below 1 says the neurons that pass
+    gradient back carry less of :math:`g` than average: gradient sparsity that
+    the active set buys (arXiv 2309.03004; its code plots this ratio per layer,
+    ``codes/scripts/after_training/gradient_density.py`` of cdgyp/sparsity,
+    estimated there from log-binned histograms of :math:`|g|`). NaN when no entry
+    is active or every :math:`g` is 0.
+
+    Parameters
+    ----------
+    g : array
+    active : array of bool, the shape of ``g``
+    xp : module
+
+    Examples
+    --------
+    >>> g = np.array([[1.0, 3.0], [1.0, 1.0]])
+    >>> float(gradient_density_ratio(g, g < 2))   # E[g^2|active] = 1, E[g^2] = 12/4 = 3
+    0.333...
+    """
+    g2 = g * g
+    n_active = xp.sum(active)
+    cond = xp.sum(xp.where(active, g2, 0.0)) / xp.where(n_active > 0, n_active, 1)
+    total = xp.mean(g2)
+    ok = (n_active > 0) & (total > 0)
+    return xp.where(ok, cond / xp.where(total > 0, total, 1), xp.nan)
+
+
+def log10_square_histogram(g, edges, *, where=None, xp=np):
+    r"""Counts of :math:`\log_{10} g^2` in the bins ``edges``, out-of-range values clamped into the end bins.
+
+    .. math::
+
+        n_k = \#\{ (t, i) : \mathrm{clip}(\log_{10} g_{t,i}^2, e_0, e_K) \in [e_k, e_{k+1}) \}
+
+    (the last bin closed). Exact zeros (:math:`\log_{10} 0 = -\infty`) land in
+    the first bin, as the paper's code clamps at the lower end of its log range.
+    ``where`` (bool, the shape of ``g``) restricts the count to those entries.
+
+    Examples
+    --------
+    >>> g = np.array([0.0, 1e-3, 1.0, 1e3])
+    >>> log10_square_histogram(g, np.array([-4.0, -2.0, 0.0, 2.0])).tolist()   # log10 g^2 = -inf, -6, 0, 6
+    [2.0, 0.0, 2.0]
+    """
+    lo, hi = edges[0], edges[-1]
+    v = xp.log10(xp.maximum(g * g, 10.0 ** (lo - 1.0)))
+    v = xp.clip(v, lo, hi)
+    k = xp.clip(xp.searchsorted(edges, v, side="right") - 1, 0, edges.shape[0] - 2)
+    w = xp.ones_like(v) if where is None else xp.where(where, 1.0, 0.0)
+    n_bins = edges.shape[0] - 1
+    if xp is np:
+        return np.bincount(k.ravel(), weights=w.ravel(), minlength=n_bins).astype(v.dtype)
+    return xp.zeros(n_bins, dtype=v.dtype).at[k.ravel()].add(w.ravel())  # jax.numpy: a traceable scatter-add
 
 
 def dormant_scores(a, *, xp=np):

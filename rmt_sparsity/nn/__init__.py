@@ -42,6 +42,7 @@ from ._optim import OPTIMIZERS, make_optimizer, set_hyperparams
 from ._probes import (
     DORMANT_TAUS,
     FLATNESS_MEASURES,
+    chain_probes,
     compute_probes,
     gradient_identity_terms,
     key_matrix_spectra,
@@ -62,6 +63,7 @@ __all__ = [
     "TrainConfig",
     "TrainResult",
     "clip_zeroth_bias",
+    "chain_probes",
     "compute_probes",
     "default_noise_filter",
     "dense",

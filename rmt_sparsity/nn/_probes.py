@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._checks import check_choice, check_int
-from ..metrics import DORMANT_TAUS, GRADIENT_SPARSITY_TAUS, formulas
+from ..metrics import DORMANT_TAUS, GRADIENT_LOG_EDGES, GRADIENT_SPARSITY_TAUS, RELATIVE_GRADIENT_TAUS, formulas
 from ._activations import get_activation
 from ._losses import LOSSES, model_output, per_example_loss
 
@@ -33,6 +33,7 @@ __all__ = [
     "per_token_eta",
     "gradient_identity_terms",
     "compute_probes",
+    "chain_probes",
     "probe_hook",
     "flatness_hook",
     "check_flatness",
@@ -238,6 +239,143 @@ def compute_probes(model, params, x, y, *, loss="mse", n_classes=None, step=None
             flat[f"{name}.{k}"] = float(v)
         for k, v in key_matrix_spectra(np.asarray(params[name]["w"])).items():
             flat[f"{name}.{k}"] = v
+    return flat
+
+
+# ============================================================================= the causal chain's per-layer measures
+
+
+@functools.partial(jax.jit, static_argnames=("model", "loss", "n_classes"))
+def _chain_core(model, params, x, y, step, edges, *, loss, n_classes):
+    key = jax.random.key(0)
+
+    def one(xe, ye):  # eta = dL_t/dh (pre hook) and g = dL_t/da (post hook) of one example, in one backward pass
+        _, inter0 = model_output(model, params, xe, key, step)
+        zeros = {n: jnp.zeros_like(inter0[n]["h"]) for n in model.layer_names}
+
+        def f(dh, da):
+            hooks = {}
+            for n in model.layer_names:
+                hooks[f"{n}.pre"] = functools.partial(lambda h, n: h + dh[n], n=n)
+                hooks[f"{n}.post"] = functools.partial(lambda a, n: a + da[n], n=n)
+            out, inter = model_output(model, params, xe, key, step, hooks)
+            return per_example_loss(loss, out, ye, n_classes), inter
+
+        (eta, g), inter = jax.grad(f, argnums=(0, 1), has_aux=True)(zeros, zeros)
+        return eta, g, inter
+
+    eta, g, inter = jax.vmap(one)(x, y)
+    act = get_activation(model.activation, dict(model.activation_params))
+    res = {}
+    for name in model.layer_names:
+        d = inter[name]["h"].shape[-1]
+        h, a = inter[name]["h"].reshape(-1, d), inter[name]["a"].reshape(-1, d)
+        e, gg = eta[name].reshape(-1, d), g[name].reshape(-1, d)
+        xi = inter[name]["x"].reshape(-1, inter[name]["x"].shape[-1])
+        _, dh = jax.jvp(lambda u: act(u, step), (h,), (jnp.ones_like(h),))
+        active = dh != 0
+        r = {
+            "zero_fraction": formulas.zero_fraction(a, axis=None, xp=jnp),
+            "activation_concentration": formulas.zero_fraction(dh, axis=None, xp=jnp),
+            "density_ratio": formulas.gradient_density_ratio(gg, active, xp=jnp),
+            "g2_hist_all": formulas.log10_square_histogram(gg, edges, xp=jnp),
+            "g2_hist_active": formulas.log10_square_histogram(gg, edges, where=active, xp=jnp),
+            "eta_rms": jnp.sqrt(jnp.mean(e * e)),
+        }
+        for tau in GRADIENT_SPARSITY_TAUS:
+            r[f"grad_sparsity@{tau:g}"] = formulas.gradient_sparsity(e, tau, axis=None, xp=jnp)
+        for tau in RELATIVE_GRADIENT_TAUS:
+            r[f"rel_grad_sparsity@{tau:g}"] = formulas.relative_gradient_sparsity(e, tau, axis=None, xp=jnp)
+        scores = formulas.dormant_scores(a, xp=jnp)
+        for tau in DORMANT_TAUS:
+            r[f"dormant@{tau:g}"] = formulas.dormant_fraction(scores, tau, xp=jnp)
+        xn2 = jnp.sum(xi * xi, axis=-1)
+        sqrt_d = math.sqrt(xi.shape[-1])
+        r["x_norm_min_over_sqrt_d"] = jnp.sqrt(jnp.min(xn2)) / sqrt_d
+        r["x_norm_mean_over_sqrt_d"] = jnp.mean(jnp.sqrt(xn2)) / sqrt_d
+        r["augmented_flatness"] = jnp.mean(xn2 * jnp.sum(e * e, axis=-1))
+        res[name] = r
+    return res
+
+
+@functools.partial(jax.jit, static_argnames=("model", "loss", "n_classes"))
+def _chain_core_v(model, params, x, y, step, edges, *, loss, n_classes):
+    return jax.vmap(lambda p: _chain_core(model, p, x, y, step, edges, loss=loss, n_classes=n_classes))(params)
+
+
+def chain_probes(model, params, x, y, *, loss="mse", n_classes=None, step=0, stacked=False, edges=GRADIENT_LOG_EDGES) -> dict:
+    r"""The per-layer measures of the paper's causal chain (flatness ⇒ gradient sparsity ⇒ activation sparsity) on one batch.
+
+    For each key layer ``layer{i}`` (:math:`h = Kx`, :math:`a = \sigma(h)`), with
+    per-token :math:`\eta_t = \partial L_t/\partial h_t` and
+    :math:`g_t = \partial L_t/\partial a_t` from one backward pass per example
+    (``pre`` and ``post`` hooks), and "active" meaning :math:`\sigma'(h) \ne 0`:
+
+    * ``zero_fraction`` — share of exact zeros of :math:`a`;
+    * ``activation_concentration`` — share of :math:`\sigma'(h) = 0`;
+    * ``grad_sparsity@tau`` — share of :math:`|\eta| < \tau`, :math:`\tau \in \{10^{-9}, 10^{-6}, 10^{-3}\}`;
+    * ``rel_grad_sparsity@tau`` — share of :math:`|\eta_{t,i}| \le \tau\,\mathrm{rms}(\eta_t)`,
+      :math:`\tau \in \{10^{-3}, 10^{-2}\}` (:func:`rmt_sparsity.metrics.relative_gradient_sparsity`);
+    * ``density_ratio`` — :math:`E[g^2 \mid \sigma' \ne 0]/E[g^2]`
+      (:func:`rmt_sparsity.metrics.gradient_density_ratio`), and ``g2_hist_all`` /
+      ``g2_hist_active``, the counts of :math:`\log_{10} g^2` in ``edges``;
+    * ``augmented_flatness`` — :math:`\frac1T\sum_t \|x_t\|^2\|\eta_t\|^2` (the mean over tokens of
+      :math:`\|\partial L_t/\partial K\|_F^2`, arXiv 2309.03004);
+    * ``x_norm_min_over_sqrt_d``, ``x_norm_mean_over_sqrt_d`` — :math:`\min_t \|x_t\|/\sqrt d` and the mean;
+    * ``dormant@tau`` — ReDo's :math:`\tau`-dormant share (arXiv 2302.12902);
+    * ``eta_rms`` — :math:`\sqrt{E[\eta^2]}`, the scale the absolute grid is read against.
+
+    The fractions are the formulas of :mod:`rmt_sparsity.metrics.formulas`.
+
+    Parameters
+    ----------
+    model : MLP
+    params : dict
+        One model's parameters, or (``stacked=True``) a stack with a leading member axis.
+    x, y : arrays
+        The batch (every example is one token for ``n_tokens = 1``).
+    loss, n_classes :
+        As in :func:`rmt_sparsity.nn.train`.
+    step : int
+        Training step (for step-dependent activations).
+    stacked : bool
+        Vectorise over the members of a stacked ``params`` (one ``vmap``).
+    edges : sequence of float
+        Bin edges of :math:`\log_{10} g^2`.
+
+    Returns
+    -------
+    dict
+        ``{f"{layer}.{measure}": value}``: floats (arrays of one value per member
+        when ``stacked``); the histograms are arrays of ``len(edges) - 1`` counts
+        (with a leading member axis when ``stacked``).
+
+    Examples
+    --------
+    >>> import jax, numpy as np
+    >>> from rmt_sparsity.nn import MLP
+    >>> m = MLP(d_in=3, d_out=2, width=8, depth=1)
+    >>> p = m.init(key=jax.random.key(0))
+    >>> x = np.random.default_rng(0).standard_normal((16, 3)).astype("float32")
+    >>> pr = chain_probes(m, p, x, np.arange(16) % 2, n_classes=2)
+    >>> pr["layer0.x_norm_min_over_sqrt_d"] <= pr["layer0.x_norm_mean_over_sqrt_d"], float(pr["layer0.g2_hist_all"].sum())
+    (True, 128.0)
+    """
+    check_choice("loss", loss, LOSSES)
+    if not isinstance(stacked, bool):
+        raise TypeError(f"stacked must be a bool; got {stacked!r}")
+    model.check_params(jax.tree_util.tree_map(lambda a: a[0], params) if stacked else params)
+    e = np.asarray(edges, dtype=np.float64)
+    if e.ndim != 1 or e.size < 2 or np.any(np.diff(e) <= 0):
+        raise ValueError(f"edges must be at least 2 strictly increasing values; got {e.tolist()}")
+    dt = jax.tree_util.tree_leaves(params)[0].dtype
+    args = (model, params, jnp.asarray(x), jnp.asarray(y), jnp.asarray(step), jnp.asarray(e, dt))
+    out = jax.device_get((_chain_core_v if stacked else _chain_core)(*args, loss=loss, n_classes=n_classes))
+    flat = {}
+    for name, r in out.items():
+        for k, v in r.items():
+            v = np.asarray(v, dtype=np.float64)
+            flat[f"{name}.{k}"] = v if (stacked or v.ndim) else float(v)
     return flat
 
 

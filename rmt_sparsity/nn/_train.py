@@ -526,9 +526,26 @@ class _Plan(NamedTuple):
     sigmas: list
     ratios: list
     discounts: list
+    resume: Any = None  # stacked trainer states (leading axis K) to continue from, or None
 
 
-def _plan(model, data, config, keys, params, single) -> _Plan:
+def _check_resume(resume, model, n, params, config):
+    """The stacked state of ``resume`` (an :class:`EnsembleResult` of the same model and K members), or None."""
+    if resume is None:
+        return None
+    if not isinstance(resume, EnsembleResult):
+        raise TypeError(f"resume must be an EnsembleResult from train_ensemble; got {type(resume).__name__}")
+    if params is not None:
+        raise ValueError("give either params= (a fresh start) or resume= (continue a run), not both")
+    if len(resume) != n:
+        raise ValueError(f"resume has {len(resume)} members but there are K = {n} keys")
+    model.check_params(jax.tree_util.tree_map(lambda a: a[0], resume.params))
+    if ("cov" in resume.state) != config.track_covariance:
+        raise ValueError("resume must use the same track_covariance setting as the run it continues")
+    return resume.state
+
+
+def _plan(model, data, config, keys, params, single, resume=None) -> _Plan:
     """Check everything about a run before anything is traced."""
     n = int(keys.shape[0])
     model, model_ratios = _check_models(model, n)
@@ -560,7 +577,9 @@ def _plan(model, data, config, keys, params, single) -> _Plan:
     params_stacked = _check_start(params, model, n, single)
     if config.flatness is not None:
         config = dataclasses.replace(config, flatness=check_flatness(config.flatness, model))
+    resume_state = _check_resume(resume, model, n, params, config)
     return _Plan(model=model, model_ratios=model_ratios, data=data, config=config, keys=keys, params=params,
+                 resume=resume_state,
                  params_stacked=params_stacked, optimizer=opt, opt_name=opt_name, lrs=lrs, wds=wds, sigmas=sigmas,
                  ratios=ratios, discounts=rs)
 
@@ -716,19 +735,25 @@ def _run_group(plan, progs, members, size, *, hp_all, arrays, time_chunks, hooks
     dtype = hp_all["sigma"].dtype
     lrs, wds, params = plan.lrs, plan.wds, plan.params
     if stacked:
-        p_in = jax.tree_util.tree_map(lambda a: a[idx], params) if plan.params_stacked else params
-        state = progs.vinit(plan.keys[idx], p_in, stacked=plan.params_stacked)
         hp = {k: jnp.asarray(v[idx]) for k, v in hp_all.items()}
-        if lrs is not None:
+        hook_keys = plan.keys[idx]
+        if plan.resume is not None:  # continue: the state carries the optimiser (with its lr, wd), key and step
+            state = jax.tree_util.tree_map(lambda a: a[idx], plan.resume)
+        else:
+            p_in = jax.tree_util.tree_map(lambda a: a[idx], params) if plan.params_stacked else params
+            state = progs.vinit(plan.keys[idx], p_in, stacked=plan.params_stacked)
+        if lrs is not None and plan.resume is None:
             state["opt_state"] = set_hyperparams(state["opt_state"], lr=np.asarray(lrs, dtype)[idx],
                                                  weight_decay=np.asarray(wds, dtype)[idx])
-        hook_keys = plan.keys[idx]
     else:
         i = members[0]
-        p_in = jax.tree_util.tree_map(lambda a: a[i], params) if plan.params_stacked else params
-        state = tr.init(plan.keys[i], p_in)
         hp = {k: jnp.asarray(v[i]) for k, v in hp_all.items()}
-        if lrs is not None:
+        if plan.resume is not None:
+            state = jax.tree_util.tree_map(lambda a: a[i], plan.resume)
+        else:
+            p_in = jax.tree_util.tree_map(lambda a: a[i], params) if plan.params_stacked else params
+            state = tr.init(plan.keys[i], p_in)
+        if lrs is not None and plan.resume is None:
             state["opt_state"] = set_hyperparams(state["opt_state"], lr=lrs[i], weight_decay=wds[i])
         hook_keys = plan.keys[i]
 
@@ -871,7 +896,7 @@ def train(model: MLP, data: Dataset, optimizer=None, *, key, params=None, config
 
 
 def train_ensemble(
-    model, data: Dataset, optimizer=None, *, keys, params=None, config=None, hooks=(), **settings
+    model, data: Dataset, optimizer=None, *, keys, params=None, config=None, hooks=(), resume=None, **settings
 ) -> EnsembleResult:
     r"""Train K models at once: one ``jit(vmap(scan(step)))`` program over the members.
 
@@ -901,6 +926,14 @@ def train_ensemble(
         The settings; ``optimizer`` and ``settings`` override its fields.
     hooks : sequence of callables, optional
         Extra records, as in :func:`train`.
+    resume : EnsembleResult, optional
+        Continue that run for ``steps`` more steps from its final states
+        (parameters, optimiser state with its learning rate and weight decay,
+        PRNG key and step counter), with the same ``keys``, ``model`` and
+        settings. The first record repeats the resumed step; the steps of the
+        history continue. A run of :math:`s_1` steps resumed for :math:`s_2`
+        equals one run of :math:`s_1 + s_2` steps (the same compiled chunks
+        when both are multiples of ``eval_every``). Not with ``params``.
     **settings
         Fields of :class:`TrainConfig`, as in :func:`train`. ``lr``,
         ``weight_decay``, ``sigma``, ``noise_ratio`` and ``cov_discount`` take a
@@ -948,5 +981,5 @@ def train_ensemble(
     """
     cfg = _make_config("train_ensemble", config, optimizer, settings)
     hooks = _check_hooks(hooks)
-    plan = _plan(model, data, cfg, check_keys("keys", keys), params, single=False)
+    plan = _plan(model, data, cfg, check_keys("keys", keys), params, single=False, resume=resume)
     return _fit(plan, _standard_hooks(plan) + hooks)
