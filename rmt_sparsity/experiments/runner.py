@@ -1,4 +1,4 @@
-"""The claims registry and the runner: every registered claim, run with a seed derived from its id.
+"""The claims registry and the runner: every registered claim, judged against its rivals, with a seed derived from its id.
 
 :func:`registry` discovers the claims of :mod:`rmt_sparsity.experiments.catalog`
 (every module there exposing a list ``CLAIMS``), so a capability adds claims
@@ -18,7 +18,7 @@ import pkgutil
 import time
 import traceback
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -26,11 +26,22 @@ import numpy as np
 from .._checks import check_choice
 from .._io import to_jsonable
 from .._versions import package_versions
-from .claims import PROFILES, Claim, Measurement, Prediction, Verdict
+from .claims import (
+    PROFILES,
+    SCHEMA_VERSION,
+    Claim,
+    Measurement,
+    Prediction,
+    Verdict,
+    combine_verdicts,
+    training_gate,
+)
 from .store import canonical_json
 
 __all__ = [
     "ClaimResult",
+    "RivalResult",
+    "run_provenance",
     "registry",
     "all_claim_ids",
     "get_claim",
@@ -122,8 +133,46 @@ def claim_seed(seed: int, claim_id: str) -> np.random.SeedSequence:
 
 
 @dataclass
+class RivalResult:
+    """One rival judged by its claim's rule on the claim's measurement."""
+
+    name: str
+    description: str
+    prediction: Prediction
+    statistic: Measurement
+    verdict: Verdict
+
+    def to_json(self) -> dict:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "prediction": self.prediction.to_json(),
+            "statistic": self.statistic.to_json(),
+            "verdict": self.verdict.to_json(),
+        }
+
+
+def _collect_thresholds(*groups) -> list[dict]:
+    seen, out = set(), []
+    for group in groups:
+        for t in group:
+            rec = t.to_json()
+            key = canonical_json(rec)
+            if key not in seen:
+                seen.add(key)
+                out.append(rec)
+    return out
+
+
+@dataclass
 class ClaimResult:
-    """The outcome of running one claim: the record written to ``claims.json``."""
+    """The outcome of running one claim: the record written to ``claims.json``.
+
+    ``verdict`` is the claim's verdict (theory combined with its rivals, gated by the
+    training evidence); ``theory_verdict`` is the theory's alone; ``measurement`` is the
+    statistic against the theory's prediction; ``rivals`` holds each rival's prediction,
+    statistic and verdict.
+    """
 
     id: str
     statement: str
@@ -135,16 +184,26 @@ class ClaimResult:
     provenance: dict
     timings: dict
     error: str | None = None
+    rivals: list[RivalResult] = field(default_factory=list)
+    theory_verdict: Verdict | None = None
 
     def to_json(self) -> dict:
+        meas = self.measurement
         return {
             "id": self.id,
             "statement": self.statement,
             "source": self.source,
             "kind": self.kind,
             "prediction": None if self.prediction is None else self.prediction.to_json(),
-            "measurement": None if self.measurement is None else self.measurement.to_json(),
+            "measurement": None if meas is None else meas.to_json(),
+            "rivals": [r.to_json() for r in self.rivals],
             "verdict": self.verdict.to_json(),
+            "theory_verdict": None if self.theory_verdict is None else self.theory_verdict.to_json(),
+            "thresholds": _collect_thresholds(
+                () if self.prediction is None else self.prediction.thresholds,
+                () if self.theory_verdict is None else self.theory_verdict.thresholds,
+            ),
+            "training": None if meas is None or meas.training is None else meas.training.to_json(),
             "provenance": to_jsonable(self.provenance),
             "timings": to_jsonable(self.timings),
             "error": self.error,
@@ -155,9 +214,29 @@ class ClaimResult:
         return self.error is not None
 
 
+_OVERLAY_KINDS = ("esd_vs_density", "hist_vs_pdf", "histogram_vs_density")
+
+
+def _with_overlays(meas: Measurement, rivals: Sequence[RivalResult]) -> Measurement:
+    """Add each rival's density (``Prediction.density``, in the figure's coordinates) to the claim's figures."""
+    if not meas.figures or not any(r.prediction.density is not None for r in rivals):
+        return meas
+    figs = []
+    for fig in meas.figures:
+        if fig.kind in _OVERLAY_KINDS and "x" in fig.data:
+            x = np.asarray(fig.data["x"], dtype=float)
+            overlays = dict(fig.data.get("overlays", {}))
+            for r in rivals:
+                if r.prediction.density is not None:
+                    overlays[f"rival: {r.name}"] = np.asarray(r.prediction.density(x), dtype=float)
+            fig = replace(fig, data={**fig.data, "overlays": overlays})
+        figs.append(fig)
+    return replace(meas, figures=tuple(figs))
+
+
 def run_claim(claim_id: str, *, profile: str = "quick", seed: int = 0, overrides: Mapping | None = None,
-              fixtures: Mapping | None = None) -> ClaimResult:
-    """Run one claim and return its result; exceptions are caught and recorded.
+              claim: Claim | None = None, fixtures: Mapping | None = None) -> ClaimResult:
+    """Run one claim, judge it against its rivals and return its result; exceptions are caught and recorded.
 
     Parameters
     ----------
@@ -168,13 +247,25 @@ def run_claim(claim_id: str, *, profile: str = "quick", seed: int = 0, overrides
         Run seed; the claim's generator is ``claim_seed(seed, claim_id)``.
     overrides : mapping, optional
         Config entries replacing the profile's (for tests and sweeps).
+    claim : Claim, optional
+        Run this claim object instead of the registered one (same id and seed; tests use it
+        to swap a rival in as the prediction).
     fixtures : mapping, optional
         Already resolved fixtures ``{id: FixtureResult}`` (:func:`run_claims` passes
         them); those the claim names and this lacks are resolved here
         (:func:`~rmt_sparsity.experiments.fixtures.resolve_fixtures`, cached per process).
+
+    Notes
+    -----
+    The steps: ``pred = predict(config)``; ``raw = measure(config, rng)``; the theory's
+    statistic and verdict ``claim.judge(pred, raw)``; each rival's ``claim.judge(rival.predict(config), raw)``
+    on the same raw measurement; :func:`~rmt_sparsity.experiments.claims.combine_verdicts`;
+    then :func:`~rmt_sparsity.experiments.claims.training_gate` with the measurement's
+    training evidence.
     """
     check_choice("profile", profile, PROFILES)
-    claim = get_claim(claim_id)
+    if claim is None:
+        claim = get_claim(claim_id)
     config = claim.config_for(profile)
     if overrides:
         config.update(overrides)
@@ -186,7 +277,8 @@ def run_claim(claim_id: str, *, profile: str = "quick", seed: int = 0, overrides
         "versions": package_versions(),
     }
     timings: dict[str, float] = {}
-    pred = meas = None
+    pred = meas = theory = None
+    rivals: list[RivalResult] = []
     try:
         t0 = time.perf_counter()
         pred = claim.predict(config)
@@ -198,13 +290,22 @@ def run_claim(claim_id: str, *, profile: str = "quick", seed: int = 0, overrides
             timings["fixtures_s"] = time.perf_counter() - t0
             provenance["fixtures"] = {k: v.provenance() for k, v in fx.items()}
             t0 = time.perf_counter()
-            meas = claim.measure(config, rng, fixtures=fx)
+            raw = claim.measure(config, rng, fixtures=fx)
         else:
-            meas = claim.measure(config, rng)
+            raw = claim.measure(config, rng)
         timings["measure_s"] = time.perf_counter() - t0
-        verdict = claim.compare(pred, meas)
-        if not isinstance(verdict, Verdict):
-            raise TypeError(f"compare of claim {claim_id!r} returned {type(verdict).__name__}, not Verdict")
+        t0 = time.perf_counter()
+        meas, theory = claim.judge(pred, raw)
+        if meas.training is None and raw.training is not None:
+            meas = replace(meas, training=raw.training)
+        for rival in claim.rivals:
+            rp = rival.predict(config)
+            rm, rv = claim.judge(rp, raw)
+            rivals.append(RivalResult(rival.name, rival.description, rp, rm, rv))
+        timings["judge_s"] = time.perf_counter() - t0
+        meas = _with_overlays(meas, rivals)
+        verdict = combine_verdicts(theory, {r.name: r.verdict for r in rivals})
+        verdict = training_gate(verdict, meas.training)
         error = None
     except Exception as exc:  # a crashing claim is recorded, and makes `verify` exit 1
         verdict = Verdict("inconclusive", f"claim crashed: {type(exc).__name__}: {exc}")
@@ -220,6 +321,8 @@ def run_claim(claim_id: str, *, profile: str = "quick", seed: int = 0, overrides
         provenance=provenance,
         timings=timings,
         error=error,
+        rivals=rivals,
+        theory_verdict=theory,
     )
 
 
@@ -281,3 +384,46 @@ def run_claims(
     futures = [executor.submit(run_claim, cid, profile=profile, seed=seed,
                                fixtures={f: fixtures[f] for f in get_claim(cid).fixtures}) for cid in ids]
     return [f.result() for f in tqdm(futures, desc=f"verify ({profile})", unit="claim", disable=not progress)]
+
+
+def _git_commit() -> str | None:
+    """The checkout's commit (with ``+dirty`` when the tree has changes), or None outside a git checkout."""
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    if not (root / ".git").exists():
+        return None
+    try:
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                              timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return head + ("+dirty" if dirty else "")
+
+
+def run_provenance(results: Sequence[ClaimResult], *, profile: str, seed: int) -> dict:
+    """The run's provenance block: schema version, package versions, git commit, UTC timestamp, profile, seed
+    and the config hash of the run (over every claim's id and config hash).
+
+    Examples
+    --------
+    >>> prov = run_provenance([], profile="smoke", seed=0)
+    >>> sorted(prov)
+    ['claims', 'config_hash', 'git_commit', 'profile', 'schema_version', 'seed', 'timestamp_utc', 'versions']
+    """
+    import datetime
+
+    hashes = {r.id: r.provenance.get("config_hash") for r in results}
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "profile": profile,
+        "seed": int(seed),
+        "claims": len(results),
+        "config_hash": config_hash(hashes),
+        "git_commit": _git_commit(),
+        "timestamp_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "versions": package_versions(),
+    }

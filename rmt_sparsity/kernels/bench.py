@@ -489,7 +489,7 @@ def run_benchmark(
     if check:
         log("check: " + ("PASSED" if result["check"]["passed"] else f"FAILED at {failures}"))
     if json_out is not None:
-        from ..experiments.claims import _to_jsonable
+        from .._io import to_jsonable as _to_jsonable
 
         tmp = f"{json_out}.tmp{os.getpid()}"
         with open(tmp, "w") as f:

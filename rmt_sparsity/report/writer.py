@@ -13,10 +13,14 @@ import warnings
 from collections import Counter
 from pathlib import Path
 
+import json
+
 from .._io import atomic_write_json, atomic_write_text
+from ..experiments.claims import SCHEMA_VERSION
+from ..experiments.runner import run_provenance
 from .figures import RENDERERS, render
 
-__all__ = ["write_report", "format_table", "summarize"]
+__all__ = ["write_report", "format_table", "summarize", "claims_document", "merge_profile_document"]
 
 
 def _fmt(x, digits: int = 4) -> str:
@@ -48,10 +52,52 @@ def _band(pred) -> str:
 
 
 def summarize(results) -> Counter:
-    """Count verdict statuses (crashes counted separately as ``crashed``)."""
-    c = Counter(r.verdict.status for r in results)
+    """Count verdict statuses of the judged claims (identities excluded: they are true by construction).
+
+    Crashes are counted separately as ``crashed`` (all kinds), identities as ``identity``.
+    """
+    judged = [r for r in results if r.kind != "identity"]
+    c = Counter(r.verdict.status for r in judged)
     c["crashed"] = sum(r.crashed for r in results)
+    c["identity"] = len(results) - len(judged)
     return c
+
+
+def claims_document(records, *, run: dict) -> dict:
+    """The ``claims.json`` document: ``{"schema_version", "run", "claims"}``.
+
+    ``run`` is :func:`~rmt_sparsity.experiments.runner.run_provenance`'s block; ``claims`` the
+    records (:meth:`~rmt_sparsity.experiments.runner.ClaimResult.to_json`).
+
+    Examples
+    --------
+    >>> sorted(claims_document([], run={}))
+    ['claims', 'run', 'schema_version']
+    """
+    return {"schema_version": SCHEMA_VERSION, "run": run, "claims": list(records)}
+
+
+def merge_profile_document(path, doc: dict) -> dict:
+    """``doc`` merged into the per-profile file at ``path`` (records replaced by id, others kept).
+
+    Running ``verify --profile full --only a`` then ``--only b`` accumulates both claims in
+    ``claims-full.json``; each record keeps the ``run`` block it was made in
+    (``record["run"]``). A file with another schema version is replaced.
+    """
+    from pathlib import Path
+
+    p = Path(path)
+    old = {}
+    if p.is_file():
+        try:
+            prev = json.loads(p.read_text())
+        except (OSError, ValueError):
+            prev = None
+        if isinstance(prev, dict) and prev.get("schema_version") == doc["schema_version"]:
+            old = {r["id"]: r for r in prev.get("claims", [])}
+    new = {r["id"]: dict(r, run=doc["run"]) for r in doc["claims"]}
+    merged = {**old, **new}
+    return {"schema_version": doc["schema_version"], "run": doc["run"], "claims": list(merged.values())}
 
 
 def format_table(results) -> str:
@@ -121,7 +167,10 @@ def write_report(results, out_dir, *, profile: str, seed: int) -> dict[str, Path
         rec["figures"] = [f"figures/{p.name}" for _, p in figs]
         figure_files[r.id] = figs
         records.append(rec)
-    written["claims"] = atomic_write_json(out / "claims.json", records)
+    doc = claims_document(records, run=run_provenance(results, profile=profile, seed=seed))
+    written["claims"] = atomic_write_json(out / "claims.json", doc)
+    written["claims_profile"] = atomic_write_json(out / f"claims-{profile}.json",
+                                                  merge_profile_document(out / f"claims-{profile}.json", doc))
 
     counts = summarize(results)
     header = (
