@@ -222,3 +222,29 @@ def test_ppl_p_bad_input(kwargs, exc, match):
     args.update(kwargs)
     with pytest.raises(exc, match=match):
         ppl_p_sparsity(args.pop("loss_fn"), args.pop("layers"), **args)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_tabulated_cett_equals_direct(seed):
+    # the searches read CETT from per-token prefix sums; the direct formula sums in index order: both are
+    # the same sum in another order, so they agree to rounding (d_ff additions of O(1) terms: 1e-12 relative)
+    from rmt_sparsity.metrics._cett import _CettTable, _dense_norm, _scores
+
+    acts, w = _relu_data(seed)
+    acts[3] = 0.0  # a zero-output token (excluded)
+    table = _CettTable(acts, w, _scores(acts, w), *_dense_norm(acts, w))
+    ts = np.concatenate([[-1.0, 0.0], np.quantile(_scores(acts, w), np.linspace(0.01, 1.0, 40))])
+    for t in ts:
+        assert table(t) == pytest.approx(cett(acts, w, t), rel=1e-12, abs=1e-15)
+    # the search's answer is the same with the table and with the direct formula
+    from rmt_sparsity.metrics import _cett as C
+
+    old = C._TABLE_MAX_ENTRIES
+    try:
+        direct = []
+        for limit in (old, 0):
+            C._TABLE_MAX_ENTRIES = limit
+            direct.append(threshold_for_cett(acts, w, 0.25, n_grid=512))
+    finally:
+        C._TABLE_MAX_ENTRIES = old
+    assert direct[0] == direct[1]

@@ -187,3 +187,18 @@ def test_essential_sparsity_on_a_real_pruning_curve():
 def test_pruning_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_curve_masks_equal_magnitude_prune_at_every_sparsity():
+    # the curve sorts once; each point must be exactly magnitude_prune at that sparsity (counts and ties)
+    from rmt_sparsity.metrics import magnitude_prune, magnitude_pruning_curve
+
+    rng = np.random.default_rng(5)
+    w = {"a": np.round(rng.standard_normal((7, 5)), 1), "b": np.round(rng.standard_normal(13), 1)}  # many ties
+    seen = []
+    grid = np.linspace(0.05, 0.95, 19)
+    magnitude_pruning_curve(w, lambda p: seen.append(p) or 0.0, grid)
+    for s, p in zip(np.concatenate([[0.0], grid]), seen):
+        want = magnitude_prune(w, s) if s > 0 else w
+        for k in w:
+            np.testing.assert_array_equal(p[k], want[k])

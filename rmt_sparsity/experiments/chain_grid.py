@@ -141,10 +141,11 @@ _BASE = {"version": GRID_VERSION, "width": 32, "d_ff": 128, "depth": 2, "batch_s
 
 #: The grid by profile. ``max_steps`` is the cap of the convergence rule; everything else is shared.
 GRID_PROFILES = {
-    "smoke": {**_BASE, "width": 8, "d_ff": 16, "seeds": 2, "eval_every": 10, "round_steps": 20, "min_steps": 20,
-              "max_steps": 40, "probe_size": 64, "measure": {**_MEASURE, "hutchinson_probes": 4, "prune_step": 0.1},
-              "arms": [_arm("digits", "mse", "plain", "adamw", [0.0, 0.1]),
-                       _arm("digits", "ce", "plain", "adamw", [0.0, 0.1])]},
+    "smoke": {**_BASE, "width": 8, "d_ff": 16, "seeds": 2, "eval_every": 5, "round_steps": 20, "min_steps": 20,
+              "max_steps": 40, "probe_size": 64,
+              "measure": {**_MEASURE, "hutchinson_probes": 2, "trace_size": 32, "prune_step": 0.25, "cett_grid": 64,
+                          "cett_tokens": 32, "ppl_tol": 0.05},
+              "arms": [_arm("digits", "mse", "plain", "adamw", [0.0, 0.1])]},
     "quick": {**_BASE, "max_steps": 2000, "arms": _quick_arms()},
     "full": {**_BASE, "max_steps": 4000, "arms": _full_arms()},
 }
@@ -526,19 +527,44 @@ def run_arm(config: Mapping, arm_id: str, rng, *, progress: bool = False) -> dic
     train_cpu = time.process_time() - c_train
     converged = all(v["converged"] for v in check.values())
 
-    # ---------------------------------------------------------------- measurements at the final step
+    # ---------------------------------------------------------------- the members to measure
+    # every member at its final step, then each sigma = 0 member at its matched checkpoint: the checkpoint whose
+    # clean train loss is closest to the final loss of the same seed at the arm's largest sigma. Measured in one
+    # stacked call (one compiled program per measure).
     t_meas = time.perf_counter()
+    clock = _Clock()
     params_T = jax.device_get(res.params)
     params_0 = snaps[0]
     probe = (data.x_train[: config["probe_size"]], data.y_train[: config["probe_size"]])
     m = config["measure"]
-    clock = _Clock()
-    final = chain_probes(model, params_T, *probe, loss=arm["loss"], n_classes=data.n_classes, stacked=True)
+    top = arm["levels"][-1]
+    picks = []
+    steps_arr = np.asarray(traj["step"])
+    losses_tr = np.asarray(traj["train_loss"])
+    if arm["level_kind"] == "sigma" and 0.0 in arm["levels"] and top != 0.0:
+        base_cols = [i for i, v in enumerate(levels) if v == 0.0]
+        top_cols = [i for i, v in enumerate(levels) if v == top]
+        for b, tcol in zip(base_cols, top_cols):  # same seed index
+            picks.append((b, int(np.argmin(np.abs(losses_tr[:, b] - losses_tr[-1, tcol]))), tcol))
+    measured = params_T
+    if picks:
+        mparams = _stack([_pick(snaps[int(steps_arr[j])], b) for b, j, _ in picks])
+        measured = jax.tree_util.tree_map(lambda a, b: np.concatenate([np.asarray(a), b]), params_T, mparams)
+    probes_all = chain_probes(model, measured, *probe, loss=arm["loss"], n_classes=data.n_classes, stacked=True)
     clock("chain_probes")
     tr_key = jax.random.fold_in(base_key, 0x7ACE)
     tr_batch = (jnp.asarray(probe[0][: m["trace_size"]]), jnp.asarray(probe[1][: m["trace_size"]]))
-    trace, trace_se = _trace(progs, params_T, tr_batch, tr_key)
+    trace_all, trace_se_all = _trace(progs, measured, tr_batch, tr_key)
     clock("hessian_trace")
+    final = {k: np.asarray(v)[:n_mem] for k, v in probes_all.items()}
+    trace, trace_se = trace_all[:n_mem], trace_se_all[:n_mem]
+    matched = None
+    if picks:
+        matched = {"against_level": top, "step": [int(steps_arr[j]) for _, j, _ in picks],
+                   "train_loss": [float(losses_tr[j, b]) for b, j, _ in picks],
+                   "target_train_loss": [float(losses_tr[-1, t]) for _, _, t in picks],
+                   "probes": {k: np.asarray(v)[n_mem:].tolist() for k, v in probes_all.items() if "hist" not in k},
+                   "hessian_trace": trace_all[n_mem:].tolist(), "hessian_trace_se": trace_se_all[n_mem:].tolist()}
     te_loss, te_acc, _ = (np.asarray(v, float) for v in progs.evaluate(params_T, jnp.asarray(data.x_test),
                                                                            jnp.asarray(data.y_test)))
     members = [_pick(params_T, i) for i in range(n_mem)]
@@ -557,28 +583,6 @@ def run_arm(config: Mapping, arm_id: str, rng, *, progress: bool = False) -> dic
         den = sum(float(np.sum(np.asarray(params_0[a][b][i]) ** 2)) for a, b in _weight_names(model))
         weight_change_all.append(math.sqrt(num / den))
     clock("spectra")
-
-    # ---------------------------------------------------------------- matched checkpoints of the sigma = 0 members
-    matched = None
-    top = arm["levels"][-1]
-    if arm["level_kind"] == "sigma" and 0.0 in arm["levels"] and top != 0.0:
-        steps_arr = np.asarray(traj["step"])
-        losses = np.asarray(traj["train_loss"])
-        base_cols = [i for i, v in enumerate(levels) if v == 0.0]
-        top_cols = [i for i, v in enumerate(levels) if v == top]
-        picks = []
-        for b, tcol in zip(base_cols, top_cols):  # same seed index
-            j = int(np.argmin(np.abs(losses[:, b] - losses[-1, tcol])))
-            picks.append((b, j))
-        mparams = _stack([_pick(snaps[int(steps_arr[j])], b) for b, j in picks])
-        mprobe = chain_probes(model, mparams, *probe, loss=arm["loss"], n_classes=data.n_classes, stacked=True)
-        mtrace, mtrace_se = _trace(progs, mparams, tr_batch, tr_key)
-        matched = {"against_level": top, "step": [int(steps_arr[j]) for _, j in picks],
-                   "train_loss": [float(losses[j, b]) for b, j in picks],
-                   "target_train_loss": [float(losses[-1, t]) for t in top_cols],
-                   "probes": {k: np.asarray(v).tolist() for k, v in mprobe.items() if "hist" not in k},
-                   "hessian_trace": mtrace.tolist(), "hessian_trace_se": mtrace_se.tolist()}
-        clock("matched")
     meas_s = time.perf_counter() - t_meas
 
     # ---------------------------------------------------------------- per cell

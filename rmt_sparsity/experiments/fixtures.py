@@ -26,6 +26,7 @@ Fixtures are declared in the catalog modules beside the claims that read them
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
 import pkgutil
@@ -213,9 +214,9 @@ def resolve_fixtures(ids: Iterable[str], *, profile: str = "quick", seed: int = 
     for fx in fixtures:
         config = fx.config_for(profile)
         chash = config_hash(config)
-        ck = (fx.id, profile, int(seed), chash)
+        ck = (fx.id, int(seed), chash)  # the same config and seed give the same units, whatever the profile's name
         if ck in _CACHE:
-            out[fx.id] = _CACHE[ck]
+            out[fx.id] = dataclasses.replace(_CACHE[ck], profile=profile)
             continue
         units = list(fx.units(config))
         st = None if store is None else ResultStore(_path(store) / fx.id)
@@ -231,28 +232,26 @@ def resolve_fixtures(ids: Iterable[str], *, profile: str = "quick", seed: int = 
             else:
                 missing.append(u)
         bar = tqdm(total=len(missing), desc=f"fixture {fx.id} ({profile})", unit="unit", disable=not progress)
+
+        def keep(u, done):  # stored as soon as it is done: an interrupted run resumes with what completed
+            results[u] = done["result"]
+            timings[u] = {"seconds": done["seconds"], "cached": False}
+            if st is not None:
+                st.put(point_record(_unit_key(fx, config, u, seed), f"fixture:{fx.id}", {"config": config, "unit": u},
+                                    seed, results[u], done["seconds"]))
+            bar.update()
+
         try:
             if executor is None:
-                done = {}
                 for u in missing:
                     bar.set_postfix_str(u)
-                    done[u] = run_fixture_unit(fx.id, u, profile=profile, seed=seed)
-                    bar.update()
+                    keep(u, run_fixture_unit(fx.id, u, profile=profile, seed=seed))
             else:
                 futures = {u: executor.submit(run_fixture_unit, fx.id, u, profile=profile, seed=seed) for u in missing}
-                done = {}
                 for u, f in futures.items():
-                    done[u] = f.result()
-                    bar.update()
+                    keep(u, f.result())
         finally:
             bar.close()
-        for u in missing:
-            results[u] = done[u]["result"]
-            timings[u] = {"seconds": done[u]["seconds"], "cached": False}
-            if st is not None:
-                key = _unit_key(fx, config, u, seed)
-                st.put(point_record(key, f"fixture:{fx.id}", {"config": config, "unit": u}, seed, results[u],
-                                    done[u]["seconds"]))
         res = FixtureResult(id=fx.id, profile=profile, seed=int(seed), config=config, config_hash=chash,
                             units={u: results[u] for u in units}, timings=timings)
         _CACHE[ck] = res

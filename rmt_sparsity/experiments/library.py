@@ -142,7 +142,7 @@ def zero_fraction_vs_sigma(config: dict, seed: int) -> dict:
 
     Weight noise at the gradient point (:func:`rmt_sparsity.nn.train` with ``sigma``;
     ``relative=True`` by default, i.e. σ·rms(W)), ReLU MLP on scikit-learn's digits
-    with MSE and AdamW, as in ``noise_raises_zero_fraction`` (arXiv 2309.03004).
+    with MSE and AdamW (arXiv 2309.03004).
     The zero fraction is the share of exact zeros in the key layers' activations
     on the first ``probe_size`` training examples, averaged over layers.
 

@@ -88,7 +88,7 @@ def all_claim_ids() -> list[str]:
     Examples
     --------
     >>> all_claim_ids()[:2]
-    ['noise_sharpness_trace', 'noise_trained_flatter']
+    ['flatness_falls_with_noise_mse', 'flatness_falls_at_matched_loss_mse']
     """
     return list(registry())
 

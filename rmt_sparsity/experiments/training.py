@@ -1,9 +1,7 @@
 """The digits training setup shared by the trained-network claims and the sweep experiments.
 
-Every trained-network claim (``noise_raises_zero_fraction``,
-``modules_raise_sparsity``, ``trained_key_concentration``, ``sparsing_law_fit``,
-``noise_tolerates_pruning``) and the digits sweep experiments train the same
-kind of net: an MLP on scikit-learn's 8×8 digits (64 inputs, 10 classes), MSE
+The digits sweep experiments (:mod:`rmt_sparsity.experiments.library`) train
+the same kind of net: an MLP on scikit-learn's 8×8 digits (64 inputs, 10 classes), MSE
 loss, AdamW at lr 3e-3, batch 128, with weight noise (when any) at the
 gradient point, relative to rms(W) (arXiv 2309.03004). Paired designs draw the
 key and the data split from one generator (:func:`digits_setup`) and give both

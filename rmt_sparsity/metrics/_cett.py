@@ -76,6 +76,47 @@ def _dense_norm(a, w):
     return dense, dense > 0
 
 
+#: Largest tokens x d_ff x d_model for which the searches tabulate CETT with per-token prefix sums
+#: (float64: 8 bytes each, so at most 256 MB); larger problems evaluate CETT directly at each step.
+_TABLE_MAX_ENTRIES = 32_000_000
+
+
+class _CettTable:
+    r"""CETT at any threshold from per-token prefix sums, for the searches (one product instead of one per step).
+
+    For each kept token, the contributions :math:`a_{t,i} W_{out}[:, i]` are sorted by
+    score and summed cumulatively, so the pruned tail at a threshold :math:`t` is the
+    prefix of the :math:`k` smallest scores, :math:`k = \#\{i : s_{t,i} \le t\}`:
+    :math:`\mathrm{CETT}(t)` is then a gather of precomputed norms. It equals the direct
+    sum of :func:`cett` up to the order of the floating-point additions.
+    """
+
+    def __init__(self, a, w, scores, dense, keep):
+        self.empty = not keep.any()
+        if self.empty:
+            return
+        ak, sk = a[keep], scores[keep]
+        order = np.argsort(sk, axis=1, kind="stable")
+        self.sorted_scores = np.take_along_axis(sk, order, axis=1)
+        contrib = np.take_along_axis(ak, order, axis=1)[:, :, None] * w.T[order]  # (tokens, d_ff, d_model)
+        norms = np.linalg.norm(np.cumsum(contrib, axis=1), axis=2)
+        self.ratio = np.concatenate([np.zeros((norms.shape[0], 1)), norms], axis=1) / dense[keep][:, None]
+        self.rows = np.arange(norms.shape[0])
+
+    def __call__(self, t) -> float:
+        if self.empty:
+            return 0.0
+        k = np.sum(self.sorted_scores <= t, axis=1)
+        return float(np.mean(self.ratio[self.rows, k]))
+
+
+def _cett_function(a, w, scores, dense, keep):
+    """CETT as a function of the threshold: tabulated when small enough, else the direct formula."""
+    if a.shape[0] * a.shape[1] * w.shape[0] <= _TABLE_MAX_ENTRIES:
+        return _CettTable(a, w, scores, dense, keep)
+    return lambda t: _cett_from(a, w, scores, dense, keep, t)
+
+
 def cett(activations, w_out, threshold) -> float:
     r"""Cumulative errors of tail truncation at a score threshold.
 
@@ -186,7 +227,9 @@ def threshold_for_cett(activations, w_out, target, *, n_grid: int = DEFAULT_CETT
         CETT target, ``>= 0``.
     n_grid : int, optional
         Grid size (``>= 2``); default 65536. Cost: about ``log2(n_grid) + 1``
-        CETT evaluations, each a ``(tokens, d_ff) @ (d_ff, d_model)`` product.
+        CETT evaluations; up to ``tokens * d_ff * d_model = 3.2e7`` they read per-token
+        prefix sums of the sorted contributions (one pass), beyond that each is a
+        ``(tokens, d_ff) @ (d_ff, d_model)`` product.
 
     Returns
     -------
@@ -217,7 +260,7 @@ def threshold_for_cett(activations, w_out, target, *, n_grid: int = DEFAULT_CETT
     scores = _scores(a, w)
     dense, keep = _dense_norm(a, w)
     grid = _grid(scores, n_grid)
-    return _search(lambda t: _cett_from(a, w, scores, dense, keep, t), grid, target)
+    return _search(_cett_function(a, w, scores, dense, keep), grid, target)
 
 
 def _grid(scores: np.ndarray, n_grid: int) -> np.ndarray:
@@ -387,13 +430,10 @@ def ppl_p_sparsity(
         a, w = as_pair(*pair)
         scores = _scores(a, w)
         dense, keep = _dense_norm(a, w)
-        prepared.append((a, w, scores, dense, keep, _grid(scores, n_grid)))
+        prepared.append((scores, _cett_function(a, w, scores, dense, keep), _grid(scores, n_grid)))
 
     def thresholds_at(c):
-        return tuple(
-            _search(lambda t, a=a, w=w, s=s, d=d, k=k: _cett_from(a, w, s, d, k, t), g, c)
-            for (a, w, s, d, k, g) in prepared
-        )
+        return tuple(_search(f, g, c) for (_, f, g) in prepared)
 
     dense_losses = _as_losses("dense", loss_fn(None))
     bound = 1.0 + p / 100.0
@@ -423,7 +463,7 @@ def ppl_p_sparsity(
                 hi = mid
     if best_c == 0.0:
         best_th = thresholds_at(0.0)
-    sparsity = float(np.mean([np.mean(s <= t) for (_, _, s, _, _, _), t in zip(prepared, best_th)]))
+    sparsity = float(np.mean([np.mean(s <= t) for (s, _, _), t in zip(prepared, best_th)]))
     return PPLpResult(
         sparsity=sparsity,
         activation_ratio=1.0 - sparsity,

@@ -294,11 +294,17 @@ def magnitude_pruning_curve(weights, evaluate: Callable, sparsities) -> PruningC
         check_real("sparsities", float(v), lo=0.0, hi=1.0)
     s = np.unique(np.concatenate([[0.0], s]))
     arrs, rebuild = _flatten(weights)
+    # one stable sort serves every sparsity: the masks are those of magnitude_mask (same count, same ties)
+    sizes = [a.size for a in arrs]
+    order = np.argsort(np.concatenate([np.abs(a).ravel() for a in arrs]), kind="stable")
     metric = []
     labels = []
     for v in s:
         label = "dense" if v == 0 else f"magnitude {v:g}"
-        pruned = rebuild([a.copy() for a in arrs]) if v == 0 else magnitude_prune(rebuild(arrs), v)
+        keep = np.ones(order.size, dtype=bool)
+        keep[order[: int(np.rint(v * order.size))]] = False
+        parts = np.split(keep, np.cumsum(sizes)[:-1])
+        pruned = rebuild([np.where(m.reshape(a.shape), a, np.zeros((), dtype=a.dtype)) for a, m in zip(arrs, parts)])
         metric.append(_evaluate(evaluate, pruned, label))
         labels.append(label)
     return PruningCurve(sparsity=s, metric=np.asarray(metric), labels=tuple(labels))

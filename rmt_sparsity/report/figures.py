@@ -19,6 +19,9 @@ Kinds and their data keys
     ``samples``, ``x``, ``pdf``, ``label``, ``xlabel``.
 ``histogram_vs_density``
     a pre-binned histogram: ``edges`` (bins + 1), ``counts`` (bins), ``x``, ``density``, optional ``xlabel``, ``label``.
+``chain_panels``
+    a row of panels sharing the x axis: ``xlabel``, ``panels`` (list of ``{"title", "ylabel", "series":
+    {label: {"x", "y", "err"}}, optional "logy"}``), ``title`` (drawn as the figure's suptitle); the figure widens to fit.
 """
 
 from __future__ import annotations
@@ -111,6 +114,25 @@ def _histogram_vs_density(ax, data):
     ax.legend()
 
 
+def _chain_panels(ax, data):
+    fig = ax.figure
+    panels = list(data["panels"])
+    ax.remove()
+    fig.set_size_inches(3.4 * max(len(panels), 1), 3.8)
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    for a, panel in zip(axes, panels):
+        for label, s in panel["series"].items():
+            a.errorbar(np.asarray(s["x"], float), np.asarray(s["y"], float), yerr=np.asarray(s.get("err", 0.0), float),
+                       marker="o", ms=3, capsize=3, label=label)
+        if panel.get("logy"):
+            a.set_yscale("log")
+        a.set_title(panel.get("title", ""), fontsize=9)
+        a.set_xlabel(data.get("xlabel", ""))
+        a.set_ylabel(panel.get("ylabel", ""), fontsize=8)
+        a.legend(fontsize=6)
+    fig.suptitle(data.get("title", ""), fontsize=10)
+
+
 RENDERERS: dict[str, Callable] = {
     "esd_vs_density": _esd_vs_density,
     "bars": _bars,
@@ -118,6 +140,7 @@ RENDERERS: dict[str, Callable] = {
     "speedup_vs_density": _speedup_vs_density,
     "hist_vs_pdf": _hist_vs_pdf,
     "histogram_vs_density": _histogram_vs_density,
+    "chain_panels": _chain_panels,
 }
 
 

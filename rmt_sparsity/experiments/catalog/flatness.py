@@ -9,15 +9,12 @@
   verdict is on the smooth network (the Taylor statement); the ReLU ratios are
   reported beside it: there the autodiff Hessian misses the kinks and
   :math:`R \\ne 1` is a measured finding, not a bug.
-* ``noise_trained_flatter`` - networks trained with Gaussian weight noise at
-  the gradient point end in flatter minima than the same networks (same init,
-  same data, same minibatches) trained without: lower Hessian trace
-  (Hutchinson) and lower top eigenvalue (Lanczos, largest algebraic), as paired
-  log-ratios over seeds.
 
-Both train :class:`rmt_sparsity.nn.MLP` networks with :func:`rmt_sparsity.nn.train`
+It trains :class:`rmt_sparsity.nn.MLP` networks with :func:`rmt_sparsity.nn.train`
 on :func:`rmt_sparsity.nn.teacher_student` data. Heavy imports (JAX, the nn
-and flatness subpackages) happen inside ``measure``.
+and flatness subpackages) happen inside ``measure``. Whether noise-trained minima are
+flatter is measured on the shared grid of :mod:`rmt_sparsity.experiments.catalog.chain`
+(``flatness_falls_with_noise_*``).
 """
 
 from __future__ import annotations
@@ -26,7 +23,6 @@ import math
 
 import numpy as np
 
-from ..._stats import mean_se
 from ..claims import Claim, FigureData, Measurement, Prediction, Verdict, agrees_within_se
 
 __all__ = ["CLAIMS"]
@@ -143,111 +139,6 @@ def _nst_compare(pred: Prediction, meas: Measurement) -> Verdict:
     return Verdict(v.status, "; ".join(parts))
 
 
-# ============================================================================= noise-trained minima are flatter
-
-
-def _ntf_predict(config) -> Prediction:
-    return Prediction(
-        value=float("nan"),
-        band=(-math.inf, 0.0),
-        details={
-            "statistic": "mean over seeds of log(measure_noisy / measure_plain), for tr H and lambda_max",
-            "rule": "pass if both are < 0 by 2 SE, fail if either is > 0 by 2 SE, else inconclusive",
-            "why": "weight noise descends E[L(W+E)] ~ L + (s^2/2) tr(S H): an explicit curvature penalty",
-        },
-    )
-
-
-def _ntf_measure(config, rng) -> Measurement:
-    import jax
-    import jax.numpy as jnp
-
-    from ..._rng import jax_key_from
-    from ...flatness import hutchinson_trace, lanczos
-    from ...nn import MLP, train_ensemble
-
-    key = jax_key_from(rng)
-    ds = _data(config, rng, np.float32)
-    batch = (jnp.asarray(ds.x_train), jnp.asarray(ds.y_train))
-    model = MLP(d_in=config["d_in"], d_out=1, width=config["width"], depth=config["depth"], activation="relu",
-                layernorm=config.get("layernorm", "affine"))
-    loss = _mse_loss(model)
-    # Both arms and all seeds train as ONE vectorised ensemble (nn.train_ensemble): member (seed, arm) equals
-    # train(..., key=fold_in(key, seed), sigma=arm's sigma) to rounding. The plain arm has sigma = 0
-    # (W + 0 * xi = W exactly), so both arms see the same initialisation and minibatch stream per seed.
-    arms = {"plain": 0.0, "noisy": config["train_sigma"]}
-    members = [(s, arm) for s in range(config["seeds"]) for arm in arms]
-    ens = train_ensemble(model, ds, "adam", keys=[jax.random.fold_in(key, s) for s, _ in members],
-                         steps=config["steps"], lr=config["lr"], batch_size=config["batch_size"],
-                         sigma=[arms[a] for _, a in members], relative=True, probes=False, quiet=True)
-    params = {a: [] for a in arms}
-    info = {a: {"train_loss": [], "test_loss": [], "weight_rms": []} for a in arms}
-    for i, (_, arm) in enumerate(members):
-        res = ens.member(i)
-        params[arm].append(res.params)
-        info[arm]["test_loss"].append(float(res.history["test_loss"][-1]))
-        w = [np.asarray(v) for p, v in jax.tree_util.tree_leaves_with_path(res.params)
-             if getattr(p[-1], "key", None) == "w"]
-        info[arm]["weight_rms"].append(float(np.sqrt(np.mean(np.concatenate([x.ravel() ** 2 for x in w])))))
-
-    kh, kl = jax.random.split(jax.random.fold_in(key, 10**6))
-
-    def measures(p):  # vmapped over the seeds of one arm (the ensemble use of the flatness API)
-        t = hutchinson_trace(loss, p, batch, key=kh, probes=config["probes"])
-        e = lanczos(loss, p, batch, key=kl, k=1, iters=config["iters"], which="LA")
-        return t.estimate, t.se, e.eigenvalues[0], e.residuals[0], t.loss
-
-    ensemble = jax.jit(jax.vmap(measures))  # jit the vmapped ensemble once: both arms reuse the compilation
-    out = {}
-    for arm in arms:
-        stacked = jax.tree_util.tree_map(lambda *a: jnp.stack(a), *params[arm])
-        tr, tr_se, lam, lam_res, tl = (np.asarray(v, dtype=float) for v in ensemble(stacked))
-        out[arm] = {"trace": tr, "trace_se": tr_se, "lambda_max": lam, "lambda_residual": lam_res}
-        info[arm]["train_loss"] = tl.tolist()
-    positive = all(np.all(out[a][m] > 0) for a in arms for m in ("trace", "lambda_max"))
-    if positive:
-        lt = np.log(out["noisy"]["trace"] / out["plain"]["trace"])
-        ll = np.log(out["noisy"]["lambda_max"] / out["plain"]["lambda_max"])
-    else:
-        lt = ll = np.full(config["seeds"], np.nan)
-    (mt, st), (ml, sl) = mean_se(lt), mean_se(ll)
-    details = {
-        "log_ratio_trace": lt.tolist(), "log_ratio_lambda_max": ll.tolist(),
-        "mean_log_ratio_lambda_max": ml, "se_log_ratio_lambda_max": sl,
-        "train_sigma_relative": config["train_sigma"],
-        "per_arm": {a: {**{k: np.asarray(v).tolist() for k, v in out[a].items()}, **info[a]} for a in arms},
-        "all_positive": positive,
-        "caveat": "flatness measures are not reparametrisation-invariant; weight_rms and losses are reported beside them",
-    }
-    fig = FigureData(
-        kind="bars",
-        title=f"Noise-trained (relative s = {config['train_sigma']}) vs plain, paired over {config['seeds']} seeds",
-        data={"labels": ["log tr H ratio", "log lambda_max ratio"],
-              "values": [mt, ml], "errors": [st, sl],
-              "ylabel": "log(noise-trained / plain)"},
-    )
-    return Measurement(value=mt, se=st, n=config["seeds"], details=details, figures=(fig,))
-
-
-def _ntf_compare(pred: Prediction, meas: Measurement) -> Verdict:
-    k = 2.0  # one-sided ~97.7 % for each sign decision
-    mt, st = meas.value, meas.se
-    ml, sl = meas.details["mean_log_ratio_lambda_max"], meas.details["se_log_ratio_lambda_max"]
-    if not all(math.isfinite(x) for x in (mt, st, ml, sl)):
-        return Verdict("inconclusive", f"non-finite statistics (trace {mt}, lambda {ml}; a measure was <= 0?)")
-    pa = meas.details["per_arm"]
-    desc = (
-        f"log(noisy/plain): tr H {mt:+.3f} ± {st:.3f}, lambda_max {ml:+.3f} ± {sl:.3f} over {meas.n} seeds "
-        f"(train loss plain {np.mean(pa['plain']['train_loss']):.3g} vs noisy {np.mean(pa['noisy']['train_loss']):.3g}; "
-        f"weight rms {np.mean(pa['plain']['weight_rms']):.3g} vs {np.mean(pa['noisy']['weight_rms']):.3g})"
-    )
-    if mt + k * st < 0 and ml + k * sl < 0:
-        return Verdict("pass", desc)
-    if mt - k * st > 0 or ml - k * sl > 0:
-        return Verdict("fail", desc)
-    return Verdict("inconclusive", desc + f"; not both below 0 by {k:g} SE")
-
-
 CLAIMS = [
     Claim(
         id="noise_sharpness_trace",
@@ -268,22 +159,5 @@ CLAIMS = [
                      "samples": 4000},
         },
         kind="heuristic",
-    ),
-    Claim(
-        id="noise_trained_flatter",
-        statement="Noise-trained minima are flatter: lower Hessian trace and top eigenvalue.",
-        source="arXiv 2309.03004 (weight noise -> flatness); docs/science.md §5",
-        predict=_ntf_predict,
-        measure=_ntf_measure,
-        compare=_ntf_compare,
-        profiles={
-            "smoke": {"d_in": 4, "width": 8, "depth": 1, "n_train": 64, "n_test": 32, "steps": 50, "lr": 1e-2,
-                      "batch_size": 32, "train_sigma": 0.1, "seeds": 2, "probes": 8, "iters": 10},
-            "quick": {"d_in": 8, "width": 32, "depth": 2, "n_train": 256, "steps": 1000, "lr": 3e-3,
-                      "batch_size": 64, "train_sigma": 0.1, "seeds": 6, "probes": 64, "iters": 30},
-            "full": {"d_in": 16, "width": 64, "depth": 2, "n_train": 1024, "steps": 4000, "lr": 3e-3,
-                     "batch_size": 128, "train_sigma": 0.1, "seeds": 16, "probes": 128, "iters": 50},
-        },
-        kind="empirical",
     ),
 ]

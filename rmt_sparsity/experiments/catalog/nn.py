@@ -6,16 +6,9 @@
 * ``layernorm_norm_facts`` - :math:`\\|\\mathrm{LN}(x)\\|^2 = d v/(v+\\varepsilon)`; restricted
   LayerNorm keeps :math:`|\\gamma| \\ge 1` after every training step; with the zeroth bias and
   :math:`\\varepsilon = 0`, :math:`\\|x\\| \\ge 0.9\\sqrt d`, attained.
-* ``noise_raises_zero_fraction`` - training with weight noise at the gradient point raises
-  the activation zero fraction (paired seeds; loss and accuracy reported beside it).
-* ``modules_raise_sparsity`` - J-SquaredReLU + zeroth bias + restricted LayerNorm raise the
-  zero fraction against the ReLU / affine-LayerNorm baseline at matched accuracy.
 
-The two empirical claims train on digits (:mod:`rmt_sparsity.experiments.training`) and use
-a Student-t interval over paired seeds (:func:`~rmt_sparsity.experiments.claims.paired_effect`:
-:math:`t_{0.975, n-1}` times the SE of the paired differences): ``pass`` when the
-effect is positive beyond it, ``fail`` when negative beyond it, ``inconclusive``
-otherwise (3 seeds give :math:`t = 4.30`, so only clear effects decide).
+The trained-network effects (noise, modules, their ablation) are claims of
+:mod:`rmt_sparsity.experiments.catalog.chain`, measured on its shared grid.
 Heavy imports (JAX, :mod:`rmt_sparsity.nn`) happen inside ``measure``.
 """
 
@@ -25,9 +18,7 @@ import math
 
 import numpy as np
 
-from ..._stats import mean_se
-from ..claims import Claim, FigureData, Measurement, Prediction, paired_effect, within_band
-from ..training import digits_model, digits_setup, seed_mean_se, train_digits, train_profiles
+from ..claims import Claim, FigureData, Measurement, Prediction, within_band
 
 __all__ = ["CLAIMS"]
 
@@ -163,106 +154,6 @@ def _ln_measure(config, rng) -> Measurement:
     return Measurement(value=value, se=0.0, n=config["n_inputs"], details=details)
 
 
-# ============================================================================= empirical: training
-
-
-def _digits_arms(config, rng, arms):
-    """Train each arm (name -> model kwargs, train kwargs) on digits for each paired seed."""
-    import jax
-
-    key, ds = digits_setup(rng)
-    out = {a: {"zero_fraction": [], "zero_fraction_by_layer": [], "test_loss": [], "test_accuracy": [], "curve": []} for a in arms}
-    steps_axis = None
-    for s in range(config["seeds"]):
-        ks = jax.random.fold_in(key, s)  # same init and minibatch stream in every arm
-        for arm, (model_kw, train_kw) in arms.items():
-            model = digits_model(config, **model_kw)
-            res = train_digits(model, ds, config, ks, **train_kw)
-            h = res.history
-            zf = np.mean([h[f"{n}.zero_fraction"] for n in model.layer_names], axis=0)
-            out[arm]["zero_fraction"].append(float(zf[-1]))
-            out[arm]["zero_fraction_by_layer"].append([float(h[f"{n}.zero_fraction"][-1]) for n in model.layer_names])
-            out[arm]["test_loss"].append(float(h["test_loss"][-1]))
-            out[arm]["test_accuracy"].append(float(h["test_accuracy"][-1]))
-            out[arm]["curve"].append(zf.tolist())
-            steps_axis = h["step"].tolist()
-    return out, steps_axis
-
-
-def _effect_predict(config) -> Prediction:
-    return Prediction(
-        value=float("nan"),
-        band=(0.0, math.inf),
-        details={
-            "statistic": "mean over paired seeds of (zero fraction of the treated arm - control), "
-            "zero fraction averaged over key layers on the first probe_size training examples, at the end of training",
-            "rule": "pass if mean - t_{0.975,n-1} SE > 0; fail if mean + t SE < 0; else inconclusive",
-        },
-    )
-
-
-def _figures(title, labels, out, steps_axis):
-    means = [mean_se(out[a]["zero_fraction"]) for a in out]
-    bands = {lab: seed_mean_se(out[a]["curve"]) for lab, a in zip(labels, out)}
-    curves = {lab: mean for lab, (mean, _) in bands.items()}
-    errs = {lab: se for lab, (_, se) in bands.items()}
-    return (
-        FigureData(kind="bars", title=title, data={"labels": labels, "values": [m for m, _ in means],
-                                                   "errors": [e for _, e in means], "ylabel": "zero fraction (mean ± SE over seeds)"}),
-        FigureData(kind="lines", title=title + " over training", data={"x": steps_axis, "series": curves, "errors": errs,
-                                                                      "xlabel": "step", "ylabel": "zero fraction"}),
-    )
-
-
-def _noise_measure(config, rng) -> Measurement:
-    arms = {
-        # sigma = 0 keeps the plain arm on the same compiled program (sigma is an array argument)
-        "plain": ({"activation": "relu"}, {"sigma": 0.0, "relative": True}),
-        "noise": ({"activation": "relu"}, {"sigma": config["sigma"], "relative": True}),
-    }
-    out, steps_axis = _digits_arms(config, rng, arms)
-    diff = np.subtract(out["noise"]["zero_fraction"], out["plain"]["zero_fraction"])
-    d, se = mean_se(diff)
-    stats = {a: {k: mean_se(out[a][k]) for k in ("zero_fraction", "test_loss", "test_accuracy")} for a in arms}
-    summary = (f"zero fraction {stats['plain']['zero_fraction'][0]:.3f} -> {stats['noise']['zero_fraction'][0]:.3f}; "
-               f"test loss {stats['plain']['test_loss'][0]:.4f} -> {stats['noise']['test_loss'][0]:.4f}; "
-               f"test accuracy {stats['plain']['test_accuracy'][0]:.3f} -> {stats['noise']['test_accuracy'][0]:.3f}")
-    labels = ["no noise", f"weight noise σ={config['sigma']}·rms(W)"]
-    return Measurement(
-        value=d, se=se, n=config["seeds"],
-        details={"summary": summary, "per_arm": {a: {k: v for k, v in out[a].items() if k != "curve"} for a in arms},
-                 "mean_se": stats, "paired_differences": diff.tolist()},
-        figures=_figures("Zero fraction, weight noise vs none (digits, MSE)", labels, out, steps_axis),
-    )
-
-
-def _modules_measure(config, rng) -> Measurement:
-    arms = {
-        # sigma = 0 (no noise): the baseline shares its compiled program with noise_raises_zero_fraction's plain arm
-        "baseline": ({"activation": "relu"}, {"sigma": 0.0, "relative": True}),
-        "modules": ({"activation": "jsrelu", "layernorm": "restricted", "zeroth_bias": True}, {"sigma": 0.0, "relative": True}),
-    }
-    out, steps_axis = _digits_arms(config, rng, arms)
-    diff = np.subtract(out["modules"]["zero_fraction"], out["baseline"]["zero_fraction"])
-    d, se = mean_se(diff)
-    acc_drop, acc_se = mean_se(np.subtract(out["baseline"]["test_accuracy"], out["modules"]["test_accuracy"]))
-    tol = config["accuracy_tolerance"]
-    matched = acc_drop <= tol
-    stats = {a: {k: mean_se(out[a][k]) for k in ("zero_fraction", "test_loss", "test_accuracy")} for a in arms}
-    summary = (f"zero fraction {stats['baseline']['zero_fraction'][0]:.3f} -> {stats['modules']['zero_fraction'][0]:.3f}; "
-               f"test accuracy {stats['baseline']['test_accuracy'][0]:.3f} -> {stats['modules']['test_accuracy'][0]:.3f} "
-               f"(drop {acc_drop:+.3f} ± {acc_se:.2g}, allowed <= {tol})")
-    return Measurement(
-        value=d, se=se, n=config["seeds"],
-        details={"summary": summary, "accuracy_matched": bool(matched),
-                 "accuracy_note": f"mean accuracy drop {acc_drop:+.3f} > {tol}",
-                 "per_arm": {a: {k: v for k, v in out[a].items() if k != "curve"} for a in arms},
-                 "mean_se": stats, "paired_differences": diff.tolist()},
-        figures=_figures("Zero fraction, JSReLU + zeroth bias + restricted LN vs ReLU baseline (digits, MSE)",
-                         ["ReLU, affine LN", "JSReLU + zeroth bias + restricted LN"], out, steps_axis),
-    )
-
-
 CLAIMS = [
     Claim(
         id="gradient_identity",
@@ -291,27 +182,5 @@ CLAIMS = [
             "quick": {"d": 32, "eps": 1e-5, "n_inputs": 2000, "width": 16, "steps": 30, "tol_ln": 1e-6, "tol_floor": 1e-9},
         },
         kind="theorem",
-    ),
-    Claim(
-        id="noise_raises_zero_fraction",
-        statement="Training with weight noise at the gradient point raises the activation zero fraction "
-        "(ReLU MLP, MSE on digits; loss and accuracy reported beside it).",
-        source="Peng et al., arXiv 2309.03004",
-        predict=_effect_predict,
-        measure=_noise_measure,
-        compare=paired_effect,
-        profiles=train_profiles(sigma=0.1),
-        kind="empirical",
-    ),
-    Claim(
-        id="modules_raise_sparsity",
-        statement="J-SquaredReLU + zeroth bias + restricted LayerNorm raise the zero fraction against "
-        "the ReLU / affine-LayerNorm baseline at matched accuracy (MSE on digits).",
-        source="Peng et al., arXiv 2309.03004",
-        predict=_effect_predict,
-        measure=_modules_measure,
-        compare=paired_effect,
-        profiles=train_profiles(accuracy_tolerance=0.02),
-        kind="empirical",
     ),
 ]
