@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from rmt_sparsity.experiments import Measurement, Prediction, registry, run_claim
+from rmt_sparsity.experiments import Measurement, registry, run_claim
 from rmt_sparsity.experiments.catalog import flatness as cat
 
 ALLOWED = {"pass", "fail", "inconclusive"}

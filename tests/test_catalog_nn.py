@@ -2,12 +2,10 @@
 
 import math
 
-import numpy as np
 import pytest
 
 from rmt_sparsity.experiments import Measurement, run_claim
 from rmt_sparsity.experiments.catalog import nn as catalog_nn
-from rmt_sparsity.experiments.claims import paired_effect
 from rmt_sparsity.experiments.runner import get_claim
 
 IDS = [c.id for c in catalog_nn.CLAIMS]

@@ -110,3 +110,15 @@ def test_unknown_fixture_and_unit():
         F.run_fixture_unit("toy", "u9", profile="smoke", seed=0)
     with pytest.raises(ValueError, match="profile"):
         F.resolve_fixtures(["toy"], profile="huge")
+
+
+def test_fixture_seed_scheme_is_the_claims_scheme():
+    # fixture streams are named streams of the same SeedSequence scheme as the claims' (runner.claim_seed)
+    from rmt_sparsity._rng import seed_sequence
+
+    for seed, name in [(0, "a"), (7, "fixture:chain_grid")]:
+        a = np.random.default_rng(seed_sequence(seed, name)).random(3)
+        b = np.random.default_rng(R.claim_seed(seed, name)).random(3)
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(F.fixture_rng(3, "toy").random(2),
+                                  np.random.default_rng(seed_sequence(3, "fixture:toy")).random(2))

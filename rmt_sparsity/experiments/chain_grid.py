@@ -75,7 +75,7 @@ __all__ = ["GRID_VERSION", "ARCHITECTURES", "OPTIMIZERS", "GRID_PROFILES", "chan
            "arm_ids", "run_arm"]
 
 #: Bumped whenever what an arm computes changes, so stored results of an older version are not reused.
-GRID_VERSION = 1
+GRID_VERSION = 2
 
 #: Architectures of the grid (keyword arguments of :class:`rmt_sparsity.nn.MLP`).
 ARCHITECTURES = {

@@ -21,7 +21,8 @@ the runner resolves them before the claims run and passes their results to
   split across workers.
 
 Fixtures are declared in the catalog modules beside the claims that read them
-(a module-level list ``FIXTURES``) and discovered like the claims.
+(a module-level list ``FIXTURES`` of :class:`Fixture` keyword dicts, so the
+catalog needs no import from here) and discovered like the claims.
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ class FixtureResult:
     profile: str
     seed: int
     config: dict
-    config_hash: str
+    config_hash: str  # of the config, the run seed and the fixture id (experiments.store.point_key)
     units: dict
     timings: dict = field(default_factory=dict)
 
@@ -125,6 +126,7 @@ def fixture_registry() -> dict[str, Fixture]:
                 continue
             mod = importlib.import_module(f"{catalog.__name__}.{info.name}")
             for fx in getattr(mod, "FIXTURES", ()):
+                fx = fx if isinstance(fx, Fixture) else Fixture(**fx)
                 if fx.id in found:
                     raise RuntimeError(f"duplicate fixture id {fx.id!r} in {mod.__name__}")
                 found[fx.id] = fx
@@ -148,9 +150,9 @@ def fixture_rng(seed: int, fixture_id: str) -> np.random.Generator:
     >>> fixture_rng(0, "a").random() == fixture_rng(0, "a").random() != fixture_rng(0, "b").random()
     True
     """
-    from .runner import claim_seed
+    from .._rng import seed_sequence
 
-    return np.random.default_rng(claim_seed(int(seed), "fixture:" + fixture_id))
+    return np.random.default_rng(seed_sequence(int(seed), "fixture:" + fixture_id))
 
 
 def _unit_key(fx: Fixture, config: Mapping, unit: str, seed: int) -> str:
@@ -205,15 +207,14 @@ def resolve_fixtures(ids: Iterable[str], *, profile: str = "quick", seed: int = 
     """
     from tqdm.auto import tqdm
 
-    from .runner import config_hash
-    from .store import ResultStore, point_record
+    from .store import ResultStore, point_key, point_record
 
     check_choice("profile", profile, PROFILES)
     fixtures = [get_fixture(i) for i in dict.fromkeys(ids)]
     out: dict[str, FixtureResult] = {}
     for fx in fixtures:
         config = fx.config_for(profile)
-        chash = config_hash(config)
+        chash = point_key(config, seed, f"fixture:{fx.id}")
         ck = (fx.id, int(seed), chash)  # the same config and seed give the same units, whatever the profile's name
         if ck in _CACHE:
             out[fx.id] = dataclasses.replace(_CACHE[ck], profile=profile)

@@ -78,7 +78,6 @@ from ..claims import (
     no_effect_rival,
     within_band,
 )
-from ..fixtures import Fixture
 
 __all__ = ["CLAIMS", "FIXTURES", "chain_figure"]
 
@@ -112,8 +111,9 @@ def _grid_profiles():
     return GRID_PROFILES
 
 
+#: The shared fixture (keyword arguments of :class:`rmt_sparsity.experiments.fixtures.Fixture`).
 FIXTURES = [
-    Fixture(
+    dict(
         id=GRID,
         description="digits (and, on full, MNIST-1D) FFN stacks trained with and without weight noise, MSE and "
         "cross-entropy, plain and with the paper's modules, an SGD arm and a shifted-S arm; 8 seeds per cell",
