@@ -24,6 +24,7 @@ EXPECTED = [
     "04_sparsity_metrics_and_flatness",
     "05_compute_savings",
     "06_analysing_real_weights",
+    "07_causal_chain",
 ]
 
 
@@ -32,7 +33,7 @@ def _cells(nb):
     return [(c.cell_type, c.source) for c in nb.cells]
 
 
-def test_the_six_notebooks_exist_in_both_formats():
+def test_the_notebooks_exist_in_both_formats():
     assert [p.stem for p in SOURCES] == EXPECTED
     assert sorted(p.stem for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")) == EXPECTED
 
