@@ -227,13 +227,21 @@ def convergence_check(steps, losses, chance, rule, at=None) -> dict:
 
 
 def _dataset(name, rng):
-    from ..nn import load_digits, load_mnist1d
+    from ..nn import load_digits
 
     if name == "digits":
         return load_digits(rng=rng)
     if name == "mnist1d":
-        return load_mnist1d(num_samples=5000, seed=42)
+        return _mnist1d()
     raise ValueError(f"unknown data set {name!r}; known: 'digits', 'mnist1d'")
+
+
+@functools.lru_cache(maxsize=1)
+def _mnist1d():
+    """MNIST-1D with its published construction (seed 42; the split is the generator's own): built once per process."""
+    from ..nn import load_mnist1d
+
+    return load_mnist1d(num_samples=5000, seed=42)
 
 
 def _model(config, arm, data):
