@@ -117,7 +117,7 @@ def _histogram_vs_density(ax, data):
 def _chain_panels(ax, data):
     fig = ax.figure
     panels = list(data["panels"])
-    ax.remove()
+    ax.set_visible(False)  # the panels replace the one axes render() made (its title is not drawn)
     fig.set_size_inches(3.4 * max(len(panels), 1), 3.8)
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
     for a, panel in zip(axes, panels):

@@ -705,7 +705,10 @@ def _wmp_prediction(which, desc):
         return Prediction(0.0, None, thresholds=(_WMP_MARGIN,), law=which,
                           details={"statistic": "mean over seeds of log(measured / predicted condition number) of the "
                                    "update K_T - r^T K_0 of the noisy SGD nets (all d non-zero eigenvalues, no cut), "
-                                   "mean over key layers", "law": desc})
+                                   "mean over key layers", "law": desc,
+                                   "square_layers": "none: the grid's key matrices are 4d x d; for a square K the "
+                                   "law's lower edge is a hard edge at 0 and the condition number follows Edelman's "
+                                   "law (docs/science.md §5), so no ratio would be predicted"})
 
     return predict
 
