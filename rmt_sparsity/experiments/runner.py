@@ -88,7 +88,7 @@ def all_claim_ids() -> list[str]:
     Examples
     --------
     >>> all_claim_ids()[:2]
-    ['noise_sharpness_trace', 'noise_trained_flatter']
+    ['noise_sharpness_taylor', 'noise_sharpness_trace']
     """
     return list(registry())
 
