@@ -69,11 +69,11 @@ def _pred_value(pred) -> str:
 
 
 def _band(pred) -> str:
+    """The predicted region (its level, when it is a predictive band, is in the thresholds and details)."""
     if not pred or pred.get("band") is None:
         return "—"
     lo, hi = (_num(b) for b in pred["band"])
-    level = pred.get("level")
-    return f"[{_fmt(lo)}, {_fmt(hi)}]" + (f" ({float(level):.0%})" if level is not None else "")
+    return f"[{_fmt(lo)}, {_fmt(hi)}]"
 
 
 def _meas(rec) -> str:

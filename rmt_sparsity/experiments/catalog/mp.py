@@ -88,7 +88,7 @@ def _esd_measure(config, rng) -> Measurement:
     x = np.linspace(a, b * 1.08, 400)
     fig = FigureData(
         kind="esd_vs_density",
-        title=f"ESD of {m} Wishart matrices (p={p}, n={n}) vs MP(c={p / n:g}) and its rivals",
+        title=f"ESD of {m} Wishart matrices (p={p}, n={n})",
         data={"eigenvalues": eigs, "x": x, "density": law.pdf(x), "label": f"MP(c={p / n:g}, σ²={scale:g})"},
     )
     return Measurement(

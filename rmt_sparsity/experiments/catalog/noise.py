@@ -163,7 +163,7 @@ def _wmp_measure(config, rng) -> Measurement:
     x = np.linspace(max(lo * 0.9, 1e-6), hi * 1.1, config.get("figure_points", 120))
     fig = FigureData(
         kind="esd_vs_density",
-        title=f"Discounted covariance (p={p}, B={b}, t={t}, r={r}) / mean vs weighted MP and its rivals",
+        title=f"Discounted covariance / mean (p={p}, B={b}, t={t}, r={r})",
         data={"eigenvalues": np.concatenate(pooled), "x": x, "label": f"weighted MP (c={p / (b * t):.3g}, r={r})"},
     )
     return Measurement(value=math.nan, se=None, n=len(pooled), raw=pooled, figures=(fig,),
@@ -315,6 +315,8 @@ def _wu_hypothesis(config, name, laws, samplers, sampler_desc) -> Prediction:
         spec = NullSpec(_WU_ID, f"{name} ({part})", _WU_STAT, sizes, draw, draws=config.get("null_draws", 500),
                         sampler=sampler_desc[part])
         crits[part] = null_critical_value(spec, alpha=ALPHA / 2, name=f"ks_critical_value_{part}")
+    rect = tab["rectangular"]
+    m1 = rect.mean()
     return Prediction(
         value=0.0,
         band=(0.0, 1.0),
@@ -324,6 +326,8 @@ def _wu_hypothesis(config, name, laws, samplers, sampler_desc) -> Prediction:
                  "laws": {k: repr(v.law) for k, v in tab.items()}},
         thresholds=tuple(crits.values()),
         law=tab,
+        # the figure shows the rectangular part, eigenvalues / mean
+        density=lambda x: np.asarray(rect.law.pdf(np.asarray(x) * m1)) * m1,
     )
 
 
@@ -386,7 +390,11 @@ def _wu_measure(config, rng) -> Measurement:
         raw[part] = np.concatenate([_normalised(e) for e in eigs])
         ratios[part] = [float(e.max() / e.min()) if e.min() > 0 else math.inf for e in eigs]
     eps = config.get("hard_edge_eps", 0.01)
-    return Measurement(value=math.nan, se=None, n=config["seeds"], raw=raw, details={
+    d = _wu_shapes(config)["rectangular"]
+    x = np.linspace(0.0, float(raw["rectangular"].max()) * 1.15, 160)[1:]
+    fig = FigureData(kind="esd_vs_density", title=f"Rectangular weight update / mean ({d}x{p}, t={t}, r={r})",
+                     data={"eigenvalues": raw["rectangular"], "x": x, "label": "two-level weighted MP"})
+    return Measurement(value=math.nan, se=None, n=config["seeds"], raw=raw, figures=(fig,), details={
         "rectangular_ratios": ratios["rectangular"], "square_median_ratio": float(np.median(ratios["square"])),
         "square_fraction_below_eps_mean": float(np.mean(raw["square"] < eps)), "hard_edge_eps": eps})
 
@@ -400,7 +408,11 @@ def _wu_statistic(pred: Prediction, meas: Measurement) -> Measurement:
     details = dict(meas.details, ks=ks, ks_over_critical_value=ratio)
     sq = pred.law["square"]
     details["law_square_fraction_below_eps_mean"] = float(sq.cdf(meas.details["hard_edge_eps"] * sq.mean()))
-    return Measurement(value=max(ratio.values()), se=None, n=meas.n, details=details)
+    figs = meas.figures
+    if pred.details["hypothesis"] == "two-level weighted MP":  # the claim's own density on its figure
+        figs = tuple(FigureData(f.kind, f.title, {**f.data, "density": pred.density(np.asarray(f.data["x"]))})
+                     for f in figs)
+    return Measurement(value=max(ratio.values()), se=None, n=meas.n, details=details, figures=figs)
 
 
 def _wu_compare(pred: Prediction, meas: Measurement) -> Verdict:
@@ -513,8 +525,7 @@ def _ipn_measure(config, rng) -> Measurement:
     pooled = np.concatenate(eigs)
     x = np.linspace(float(pooled.min()) * 0.8, float(pooled.max()) * 1.15, 200)
     fig = FigureData(kind="esd_vs_density",
-                     title=f"W0 + accumulated SGD noise ({config['d_out']}x{p}, t={config['steps']}) / mean "
-                     "vs information-plus-noise and its rivals",
+                     title=f"W0 + accumulated SGD noise / mean ({config['d_out']}x{p}, t={config['steps']})",
                      data={"eigenvalues": pooled, "x": x, "label": "information-plus-noise"})
     return Measurement(value=math.nan, se=None, n=config["seeds"], raw=pooled, figures=(fig,),
                        details={"ratios": ratios, "mean_ratio": float(np.mean(ratios))})

@@ -92,7 +92,7 @@ def _tw_measure(config, rng) -> Measurement:
     x = np.linspace(-6.0, 5.0, 221)
     fig = FigureData(
         kind="histogram_vs_density",
-        title=f"Johnstone-scaled lambda_max, p={p}, n={n}, {draws} matrices, vs TW1 and its rivals",
+        title=f"Johnstone-scaled lambda_max, p={p}, n={n}, {draws} matrices",
         data={"edges": edges.tolist(), "counts": counts.tolist(), "x": x.tolist(), "density": tw.pdf(x).tolist(),
               "xlabel": "(lambda_max - mu)/s", "label": "TW1"},
     )
