@@ -33,9 +33,9 @@ def _meas(f, se, memory_bound=True):
 @pytest.mark.parametrize(
     "f, se, mb, want",
     [
-        (0.95, 0.05, True, "pass"),  # 0.95 - 2*0.05 = 0.85 >= 0.8
-        (0.85, 0.05, True, "inconclusive"),  # interval [0.75, 0.95] straddles 0.8
-        (0.60, 0.05, True, "fail"),  # 0.60 + 0.10 < 0.8
+        (0.95, 0.05, True, "pass"),  # 0.95 - t_{0.95,9} 0.05 = 0.86 >= 0.8
+        (0.85, 0.05, True, "inconclusive"),  # interval [0.76, 0.94] straddles 0.8
+        (0.60, 0.05, True, "fail"),  # 0.60 + 0.09 < 0.8
         (0.95, math.nan, True, "inconclusive"),
         (0.95, 0.01, False, "inconclusive"),  # cache-resident matrix
     ],
@@ -45,3 +45,13 @@ def test_compare_rule(f, se, mb, want):
     pred = claim.predict(claim.config_for("quick"))
     assert isinstance(pred, Prediction) and pred.band[0] == 0.8
     assert claim.compare(pred, _meas(f, se, mb)).status == want
+
+
+def test_no_savings_rival():
+    """The rival 'no savings' (speed-up <= 1, fraction of ideal <= rho) fails when the kernel clearly beats dense."""
+    claim = get_claim("sparse_ffn_savings")
+    (rival,) = claim.rivals
+    rp = rival.predict(claim.config_for("quick"))
+    assert rp.band == (0.0, 0.1)
+    assert claim.compare(rp, _meas(0.95, 0.05)).status == "fail"
+    assert claim.compare(rp, _meas(0.05, 0.01)).status == "pass"

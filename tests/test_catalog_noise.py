@@ -24,8 +24,13 @@ def test_smoke_runs(cid):
     assert math.isfinite(meas.value) and meas.n >= 1
     assert meas.se is None or meas.se >= 0
     assert pred.band[0] < pred.band[1]
-    # the recorded verdict is the claim's own rule applied to the recorded prediction and measurement
-    assert res.verdict == get_claim(cid).compare(pred, meas)
+    # the recorded theory verdict is the claim's own rule applied to the recorded prediction and statistic
+    assert res.theory_verdict == get_claim(cid).compare(pred, meas)
+    # every rival was judged, and every threshold says where it comes from
+    assert len(res.rivals) == len(get_claim(cid).rivals) >= 2
+    rec = res.to_json()
+    for t in rec["thresholds"] + [t for rv in rec["rivals"] for t in rv["prediction"]["thresholds"]]:
+        assert t.get("derivation") or t.get("justification"), t
 
 
 def test_weighted_mp_figure_and_wrong_law_fails():
@@ -33,10 +38,14 @@ def test_weighted_mp_figure_and_wrong_law_fails():
     cfg = claim.config_for("smoke")
     import numpy as np
 
-    meas = claim.measure(cfg, np.random.default_rng(0))
+    raw = claim.measure(cfg, np.random.default_rng(0))
+    pred = claim.predict(cfg)
+    meas, verdict = claim.judge(pred, raw)
     (fig,) = meas.figures
     assert fig.kind == "esd_vs_density"
     assert {"eigenvalues", "x", "density", "label"} <= set(fig.data)
-    # the measured W1 against the *heuristic* law is far larger than against the exact law
-    assert meas.value < 0.02
+    # the W1 to the exact law is smaller than to the paper's heuristic law, on the same eigenvalues
+    heur = [r for r in claim.rivals if r.name == "paper's heuristic MP"][0]
+    hstat, hverdict = claim.judge(heur.predict(cfg), raw)
+    assert meas.value < hstat.value
     assert claim.compare(Prediction(0.0, (0.0, meas.value / 10)), meas).status == "fail"

@@ -2,6 +2,8 @@
 
 import pytest
 
+from rmt_sparsity.experiments.claims import Prediction
+
 from rmt_sparsity.experiments.runner import registry, run_claim
 
 IDS = ["gaussian_concentration_band", "random_layers_read_random"]
@@ -18,12 +20,22 @@ def test_claim_smoke(cid):
 
 
 def test_wrong_prediction_fails():
-    from rmt_sparsity.experiments.claims import Prediction, replace_prediction, within_band
-
-    claim = registry()["gaussian_concentration_band"]
-    wrong = replace_prediction(claim, lambda cfg: Prediction(0.5, (0.4, 0.6)))
-    pred = wrong.predict(claim.config_for("smoke"))
+    """A per-matrix band far from the ratios covers none of them: the coverage statistic fails."""
     import numpy as np
 
-    meas = claim.measure(claim.config_for("smoke"), np.random.default_rng(0))
-    assert within_band(pred, meas).status == "fail"
+    from rmt_sparsity.experiments.claims import replace_prediction
+
+    claim = registry()["gaussian_concentration_band"]
+    good = claim.predict(claim.config_for("smoke"))
+    wrong = replace_prediction(claim, lambda cfg: Prediction(good.value, good.band, law=(100.0, 200.0)))
+    raw = claim.measure(claim.config_for("smoke"), np.random.default_rng(0))
+    stat, verdict = wrong.judge(wrong.predict(claim.config_for("smoke")), raw)
+    assert stat.value == 0.0 and verdict.status == "fail"
+
+
+def test_concentration_rival_is_the_limit_centred_band():
+    r = run_claim("gaussian_concentration_band", profile="smoke")
+    (rv,) = r.rivals
+    lo, hi = rv.prediction.details["single_matrix_band"]
+    tlo, thi = r.prediction.details["single_matrix_band"]
+    assert lo / tlo == hi / thi > 1.0  # moved up to the limit 9

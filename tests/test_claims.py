@@ -164,13 +164,17 @@ def test_wrong_prediction_fails():
     """A deliberately wrong prediction for a real claim gives the verdict `fail` (swapped in as the prediction)."""
     from rmt_sparsity.experiments.claims import replace_prediction
 
+    from rmt_sparsity.experiments.catalog.mp import _esd_hypothesis
+
     real = registry()["mp_esd_matches_wishart"]
     good = run_claim("mp_esd_matches_wishart", profile="smoke")
     assert good.theory_verdict.status == "pass", good.theory_verdict.reason
-    # claim that the ESD sits at Kolmogorov distance >= 0.5 from MP: wrong, and must fail
-    wrong = replace_prediction(real, lambda cfg: Prediction(0.75, (0.5, 1.0)))
+    # the MP law with sigma^2 + 5 % (the first rival) swapped in: the same rule on the same draws must fail it
+    wrong = replace_prediction(real, lambda cfg: _esd_hypothesis(cfg, "MP(c, 1.05 sigma^2)", scale_factor=1.05))
     res = run_claim("mp_esd_matches_wishart", profile="smoke", claim=wrong)
     assert res.verdict.status == "fail", res.verdict.reason
+    assert res.measurement.value > 1.5 * good.measurement.value
+    assert res.measurement.value == good.rivals[0].statistic.value  # the runner judged the rival exactly so
 
 
 def test_too_uncertain_is_inconclusive(monkeypatch):

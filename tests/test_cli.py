@@ -90,6 +90,39 @@ def test_html_self_contained(smoke_reports):
         assert classes.count(col) == n, col
 
 
+def test_report_sections(smoke_reports):
+    """Provenance, the tally without identities, expected chance failures, identities apart, rivals per claim."""
+    out = smoke_reports[0]
+    md = (out / "report.md").read_text()
+    doc = json.loads((out / "claims.json").read_text())
+    for needle in ("## Run", "**git commit**", "**config hash**", "## Summary", "Chance failures to expect",
+                   "## Identities (true by construction; outside the tally)", "*Rivals* (same rule, same measurement)",
+                   "*Thresholds:*"):
+        assert needle in md, needle
+    idents = [r["id"] for r in doc["claims"] if r["kind"] == "identity"]
+    assert {"gradient_identity", "layernorm_norm_facts", "noise_sharpness_taylor"} <= set(idents)
+    claims_table = md.split("## Claims")[1].split("## Identities")[0]
+    assert all(f"`{i}`" not in claims_table for i in idents)
+    judged = len(doc["claims"]) - len(idents)
+    assert f"{judged} judged claims" in md
+    # every threshold carries its derivation or justification
+    for r in doc["claims"]:
+        for t in r["thresholds"] + [t for rv in r["rivals"] for t in rv["prediction"].get("thresholds", [])]:
+            assert t.get("derivation") or t.get("justification"), (r["id"], t)
+
+
+def test_report_shows_other_profiles_side_by_side(tmp_path):
+    args = ["verify", "--profile", "smoke", "--only", "info_plus_noise_concentration", "--out", str(tmp_path), "--quiet"]
+    assert main(args) == 0
+    doc = json.loads((tmp_path / "claims-smoke.json").read_text())
+    doc["run"]["profile"] = "full"
+    (tmp_path / "claims-full.json").write_text(json.dumps(doc))
+    assert main(args) == 0
+    md = (tmp_path / "report.md").read_text()
+    assert "verdict (smoke) | verdict (full)" in md and "*Verdict on profile full:*" in md
+    assert "verdict-full" in (tmp_path / "report.html").read_text()
+
+
 def test_unknown_claim_exits_2_one_line(tmp_path):
     r = _run("verify", "--only", "nonexistent", "--out", str(tmp_path))
     assert r.returncode == 2

@@ -66,9 +66,9 @@ def run(args) -> int:
     if not args.quiet:
         print(format_table(results))
         print(
-            f"\n{len(results)} claims: "
-            + ", ".join(f"{counts.get(k, 0)} {k}" for k in ("pass", "fail", "inconclusive", "not_implemented"))
-            + f", {counts.get('crashed', 0)} crashed"
+            f"\n{len(results) - counts['identity']} judged claims: "
+            + ", ".join(f"{counts.get(k, 0)} {k}" for k in ("pass", "fail", "inconclusive", "not_implemented", "skipped"))
+            + f", {counts.get('crashed', 0)} crashed; {counts['identity']} identities (not counted)"
         )
         print(f"report: {paths['markdown']}  {paths['html']}  {paths['claims']}")
     for r in results:

@@ -778,6 +778,8 @@ def confidence_interval(meas: Measurement, *, alpha: float = ALPHA, k: float | N
     if meas.se is None and extra_se == 0.0:
         return v, v, 0.0, 0.0
     se = math.hypot(0.0 if meas.se is None else float(meas.se), extra_se)
+    if se == 0.0:  # an exact value: the interval is the point
+        return v, v, 0.0, 0.0
     if k is None:
         q = ci_multiplier(max(int(meas.n), 1), alpha)
     else:
@@ -786,7 +788,7 @@ def confidence_interval(meas: Measurement, *, alpha: float = ALPHA, k: float | N
 
 
 def _q_threshold(q: float, meas: Measurement, alpha: float, k) -> tuple[Threshold, ...]:
-    if q == 0.0:
+    if q == 0.0 or not meas.se:  # a point (no SE, or an exact value with SE 0): no multiplier is used
         return ()
     if k is not None:
         return (critical_value("ci_multiplier", q, f"stated multiplier k = {q:g} of the standard error"),)
@@ -840,12 +842,12 @@ def within_band(pred: Prediction, meas: Measurement, *, k: float | None = None, 
     se = None if meas.se is None else float(meas.se)
     if not math.isfinite(v) or (se is not None and not (math.isfinite(se) and se >= 0)):
         return Verdict("inconclusive", f"measurement is not usable (value={v}, se={se})")
-    if se is not None and meas.n < 2 and k is None:
+    if se and meas.n < 2 and k is None:  # se = 0 is an exact value: a point, whatever n
         return Verdict("inconclusive", f"measured {v:.6g} (se {se:.3g}) from n = {meas.n} unit: no interval")
     ilo, ihi, q, _ = confidence_interval(meas, alpha=alpha, k=k)
-    if se is None:
+    if not se:
         desc = f"measured {v:.6g} vs {pred.level:.0%} band [{lo:.6g}, {hi:.6g}]"
-        a = 1.0 - float(pred.level) if pred.level < 1 else None
+        a = round(1.0 - float(pred.level), 12) if pred.level < 1 else None
     else:
         desc = (f"measured {v:.6g} ± {se:.3g} (interval [{ilo:.6g}, {ihi:.6g}], q = {q:.3g}) vs region "
                 f"[{lo:.6g}, {hi:.6g}]")

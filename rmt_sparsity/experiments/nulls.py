@@ -49,14 +49,14 @@ from .._checks import check_int, check_probability
 from .claims import Threshold, critical_value
 from .store import canonical_json
 
-__all__ = ["NullSpec", "null_critical_value", "simulate_null", "summarize_null", "TABLE_PATH", "load_table",
-           "recording", "LEVELS"]
+__all__ = ["NullSpec", "null_critical_value", "null_band", "simulate_null", "summarize_null", "TABLE_PATH",
+           "load_table", "recording", "LEVELS"]
 
 #: Where the precomputed table lives (the source tree's ``data/``).
 TABLE_PATH = Path(__file__).resolve().parents[2] / "data" / "null_quantiles.json"
 
-#: Upper-tail levels 1 - alpha stored for every entry.
-LEVELS = (0.9, 0.95, 0.99)
+#: Quantile levels stored for every entry: lower tails (for two-sided bands) and upper tails 1 - alpha.
+LEVELS = (0.005, 0.025, 0.05, 0.5, 0.95, 0.975, 0.99, 0.995)
 
 _TABLE: dict | None = None
 _RECORDING: list | None = None
@@ -122,8 +122,14 @@ def simulate_null(spec: NullSpec, draws: int | None = None) -> np.ndarray:
 
 
 def _order_stat_index(r: int, level: float) -> int:
-    """0-based index of the order statistic ⌈level (R+1)⌉ (clipped to the sample)."""
-    return min(max(math.ceil(level * (r + 1)) - 1, 0), r - 1)
+    """0-based index of the conservative order statistic for ``level``.
+
+    Upper tail (``level >= 0.5``): ``X_(⌈level (R+1)⌉)``, so a new draw exceeds it with
+    probability at most ``1 - level``; lower tail: ``X_(⌊level (R+1)⌋)``, so a new draw falls
+    below it with probability at most ``level``. Clipped to the sample.
+    """
+    k = math.ceil(level * (r + 1)) if level >= 0.5 else math.floor(level * (r + 1))
+    return min(max(k - 1, 0), r - 1)
 
 
 def summarize_null(values) -> dict:
@@ -132,8 +138,8 @@ def summarize_null(values) -> dict:
     Examples
     --------
     >>> s = summarize_null(np.arange(1, 1000) / 1000)
-    >>> s["quantiles"]["0.95"], s["draws"]
-    (0.95, 999)
+    >>> s["quantiles"]["0.95"], s["quantiles"]["0.025"], s["draws"]
+    (0.95, 0.025, 999)
     """
     from scipy.stats import binom
 
@@ -144,7 +150,7 @@ def summarize_null(values) -> dict:
         qs[str(lev)] = float(x[_order_stat_index(r, lev)])
         lo = int(binom.ppf(0.025, r, lev))
         hi = int(binom.isf(0.025, r, lev))
-        cis[str(lev)] = [float(x[min(max(lo - 1, 0), r - 1)]), float(x[min(hi, r - 1)])]
+        cis[str(lev)] = [float(x[min(max(lo - 1, 0), r - 1)]), float(x[min(hi, r - 1)])]  # order-statistic CI
     return {"draws": int(r), "quantiles": qs, "quantile_ci95": cis, "median": float(np.median(x)),
             "mean": float(x.mean()), "sd": float(x.std(ddof=1))}
 
@@ -191,6 +197,59 @@ def recording():
         _RECORDING = prev
 
 
+def _entry(spec: NullSpec, levels, use_table: bool):
+    """(entry, source) for ``spec`` with quantiles at every level in ``levels`` (table or simulated now)."""
+    if _RECORDING is not None:
+        _RECORDING.append(spec)
+    entry = load_table().get(spec.key) if use_table else None
+    source = "table data/null_quantiles.json (made by data/make_null_quantiles.py)"
+    if entry is None or any(str(lev) not in entry["quantiles"] for lev in levels):
+        if _RECORDING is not None:
+            return None, "not computed while recording"
+        t0 = time.perf_counter()
+        values = simulate_null(spec)
+        x = np.sort(values)
+        entry = summarize_null(values)
+        for lev in levels:
+            entry["quantiles"][str(lev)] = float(x[_order_stat_index(x.size, lev)])
+        source = f"computed in this run in {time.perf_counter() - t0:.1f} s (no table entry for these sizes)"
+    return entry, source
+
+
+def _derivation(spec: NullSpec, entry: dict, what: str, source: str, levels) -> str:
+    sizes = ", ".join(f"{k}={v}" for k, v in dict(spec.sizes).items())
+    cis = "; ".join(f"{lev:g} quantile 95 % CI [{c[0]:.4g}, {c[1]:.4g}]"
+                    for lev in levels if (c := entry.get("quantile_ci95", {}).get(str(lev))))
+    return (f"{what} of {spec.statistic} over {entry['draws']} Monte-Carlo draws under '{spec.hypothesis}' "
+            f"({spec.sampler}; {sizes}); null median {entry['median']:.4g}" + (f"; {cis}" if cis else "")
+            + f"; {source}")
+
+
+def null_band(spec: NullSpec, *, level: float = 0.95, name: str = "band", use_table: bool = True) -> Threshold:
+    r"""The central ``level`` band ``(q_{a}, q_{1-a})``, :math:`a = (1-\text{level})/2`, of ``spec``'s null.
+
+    A two-sided predictive band for a statistic (e.g. the mean over seeds of an eigenvalue
+    ratio) under the hypothesis; see :func:`null_critical_value` for where it comes from.
+
+    Examples
+    --------
+    >>> spec = NullSpec("doc", "theory", "mean of 4 uniforms", {"m": 4},
+    ...                 lambda g: float(g.random(4).mean()), draws=999, sampler="numpy uniform")
+    >>> lo, hi = null_band(spec, use_table=False).value
+    >>> 0.15 < lo < 0.3 < 0.7 < hi < 0.85
+    True
+    """
+    level = check_probability("level", level)
+    a = round((1.0 - level) / 2.0, 10)
+    levels = (a, round(1.0 - a, 10))
+    entry, source = _entry(spec, levels, use_table)
+    if entry is None:
+        return critical_value(name, (math.nan, math.nan), "not computed while recording", level=level)
+    lo, hi = (entry["quantiles"][str(lev)] for lev in levels)
+    return critical_value(name, (lo, hi), _derivation(spec, entry, f"central {level:.0%} band", source, levels),
+                          level=level)
+
+
 def null_critical_value(spec: NullSpec, *, alpha: float = 0.05, name: str = "critical_value",
                         use_table: bool = True) -> Threshold:
     r"""The :math:`1-\alpha` quantile of ``spec``'s null, as a :class:`~rmt_sparsity.experiments.claims.Threshold`.
@@ -202,23 +261,8 @@ def null_critical_value(spec: NullSpec, *, alpha: float = 0.05, name: str = "cri
     """
     alpha = check_probability("alpha", alpha)
     level = round(1.0 - alpha, 10)
-    if _RECORDING is not None:
-        _RECORDING.append(spec)
-    entry = load_table().get(spec.key) if use_table else None
-    source = "table data/null_quantiles.json (made by data/make_null_quantiles.py)"
-    if entry is None or str(level) not in entry["quantiles"]:
-        if _RECORDING is not None:
-            return critical_value(name, math.nan, "not computed while recording", level=level)
-        t0 = time.perf_counter()
-        values = simulate_null(spec)
-        x = np.sort(values)
-        entry = summarize_null(values)
-        entry["quantiles"][str(level)] = float(x[_order_stat_index(x.size, level)])
-        source = f"computed in this run in {time.perf_counter() - t0:.1f} s (no table entry for these sizes)"
+    entry, source = _entry(spec, (level,), use_table)
+    if entry is None:
+        return critical_value(name, math.nan, "not computed while recording", level=level)
     q = entry["quantiles"][str(level)]
-    ci = entry.get("quantile_ci95", {}).get(str(level))
-    sizes = ", ".join(f"{k}={v}" for k, v in dict(spec.sizes).items())
-    derivation = (f"{level:.0%} quantile of {spec.statistic} over {entry['draws']} Monte-Carlo draws under "
-                  f"'{spec.hypothesis}' ({spec.sampler}; {sizes}); null median {entry['median']:.4g}"
-                  + (f", quantile 95 % CI [{ci[0]:.4g}, {ci[1]:.4g}]" if ci else "") + f"; {source}")
-    return critical_value(name, q, derivation, level=level)
+    return critical_value(name, q, _derivation(spec, entry, f"{level:.0%} quantile", source, (level,)), level=level)

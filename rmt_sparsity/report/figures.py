@@ -8,6 +8,10 @@ Kinds and their data keys
 -------------------------
 ``esd_vs_density``
     ``eigenvalues`` (array), ``x`` and ``density`` (the law's density on a grid), ``label``.
+
+The kinds that draw a density on ``x`` (``esd_vs_density``, ``hist_vs_pdf``,
+``histogram_vs_density``) also draw ``overlays`` ({label: density on ``x``}) as dashed
+lines: the rivals' densities, which the runner adds from each rival's prediction.
 ``bars``
     ``labels``, ``values``, optional ``errors`` (one SE each), ``ylabel``.
 ``lines``
@@ -34,6 +38,13 @@ import numpy as np
 __all__ = ["RENDERERS", "render"]
 
 
+def _overlays(ax, data):
+    x = np.asarray(data["x"], dtype=float)
+    styles = ["--", ":", "-.", (0, (5, 2, 1, 2))]
+    for i, (label, y) in enumerate((data.get("overlays") or {}).items()):
+        ax.plot(x, np.asarray(y, dtype=float), ls=styles[i % len(styles)], lw=1.4, label=label)
+
+
 def _esd_vs_density(ax, data):
     eig = np.asarray(data["eigenvalues"], dtype=float)
     x = np.asarray(data["x"], dtype=float)
@@ -41,6 +52,7 @@ def _esd_vs_density(ax, data):
     nz = eig[eig > 1e-12 * max(1.0, float(np.abs(eig).max(initial=0.0)))]
     ax.hist(nz, bins=min(80, max(10, nz.size // 20)), density=True, alpha=0.45, label="empirical (non-zero)")
     ax.plot(x, dens, lw=1.8, label=data.get("label", "law"))
+    _overlays(ax, data)
     ax.set_xlabel("eigenvalue")
     ax.set_ylabel("density")
     ax.legend()
@@ -97,6 +109,7 @@ def _hist_vs_pdf(ax, data):
     s = np.asarray(data["samples"], dtype=float)
     ax.hist(s, bins=min(60, max(10, s.size // 20)), density=True, alpha=0.45, label="samples")
     ax.plot(np.asarray(data["x"], float), np.asarray(data["pdf"], float), lw=1.8, label=data.get("label", "law"))
+    _overlays(ax, data)
     ax.set_xlabel(data.get("xlabel", ""))
     ax.set_ylabel("density")
     ax.legend()
@@ -109,6 +122,7 @@ def _histogram_vs_density(ax, data):
     dens = counts / (counts.sum() * widths) if counts.sum() > 0 else counts
     ax.bar(edges[:-1], dens, width=widths, align="edge", alpha=0.45, label="empirical")
     ax.plot(np.asarray(data["x"], float), np.asarray(data["density"], float), lw=1.8, label=data.get("label", "law"))
+    _overlays(ax, data)
     ax.set_xlabel(data.get("xlabel", ""))
     ax.set_ylabel("density")
     ax.legend()

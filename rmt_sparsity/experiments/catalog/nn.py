@@ -1,5 +1,9 @@
 """Claims about the theory's networks and modules (arXiv 2309.03004).
 
+``gradient_identity`` and ``layernorm_norm_facts`` are identities (true by construction:
+the chain rule; the gamma clamp and a constructed input): ``kind="identity"``, reported
+apart and outside the pass/fail tally; their checks also live in pytest.
+
 * ``gradient_identity`` - per token, :math:`\\|\\partial L_t/\\partial K\\|_F^2 = \\|x_t\\|^2\\|\\eta_t\\|^2`,
   with :math:`\\|\\eta_t\\|^2 = \\sum_{active} g_i^2` for ReLU and :math:`\\ge` for J-SquaredReLU,
   through autodiff of the real model in float64.
@@ -18,7 +22,7 @@ import math
 
 import numpy as np
 
-from ..claims import Claim, FigureData, Measurement, Prediction, within_band
+from ..claims import Claim, FigureData, Measurement, Prediction, margin, within_band
 
 __all__ = ["CLAIMS"]
 
@@ -38,6 +42,9 @@ def _gi_predict(config) -> Prediction:
             "and of the J-SquaredReLU inequality (>=)",
             "why": "dL_t/dK = eta_t x_t^T (chain rule); float64 rounding is ~1e-15",
         },
+        thresholds=(margin("tolerance", config["tol"], "float64 rounding of the autodiff chain rule is ~1e-15 "
+                           "relative; the tolerance leaves orders of magnitude of headroom, while a wrong formula "
+                           "violates the identity by O(1)"),),
     )
 
 
@@ -94,6 +101,12 @@ def _ln_predict(config) -> Prediction:
             "tolerances": {"ln_norm_rel": config["tol_ln"], "gamma_floor": config["tol_floor"],
                            "zeroth_bias_floor_and_attainment": config["tol_floor"]},
         },
+        thresholds=(
+            margin("tol_ln", config["tol_ln"], "relative error of ||LN(x)||^2 = d v/(v+eps) in float64 over variances "
+                   "from eps-dominated to 1e4 (cancellation in v + eps bounds it far below this)"),
+            margin("tol_floor", config["tol_floor"], "the gamma clamp and the 0.9 sqrt(d) floor are exact "
+                   "(a projection and a constructed input); 1e-9 allows float64 rounding only"),
+        ),
     )
 
 
@@ -167,7 +180,7 @@ CLAIMS = [
             "quick": {"cases": [["mlp", "relu"], ["mlp", "jsrelu"], ["ffn", "relu"], ["ffn", "jsrelu"]],
                       "d_in": 16, "d_out": 4, "width": 32, "depth": 2, "tokens": 128, "tol": 1e-6},
         },
-        kind="theorem",
+        kind="identity",
     ),
     Claim(
         id="layernorm_norm_facts",
@@ -181,6 +194,6 @@ CLAIMS = [
             "smoke": {"d": 8, "eps": 1e-5, "n_inputs": 200, "width": 8, "steps": 5, "tol_ln": 1e-6, "tol_floor": 1e-9},
             "quick": {"d": 32, "eps": 1e-5, "n_inputs": 2000, "width": 16, "steps": 30, "tol_ln": 1e-6, "tol_floor": 1e-9},
         },
-        kind="theorem",
+        kind="identity",
     ),
 ]

@@ -3,6 +3,7 @@
 * ``gaussian_concentration_band`` - the spectral concentration (λ_max/λ_min with the
   paper's 0.1 × mean_all cut) of Gaussian 4d × d key matrices lies in its predicted
   95 % band (Johnstone/Ma edge laws), and approaches ((1+√c)/(1−√c))² = 9, c = 1/4.
+  Rival: the same band moved to the limit 9 (the finite-size shift ignored).
 * ``random_layers_read_random`` - pure Gaussian layers read as random: ``fit_mp``
   reports spikes at its nominal rate α = 0.05 and ``fit_power_law`` reports no tail.
 """
@@ -14,7 +15,7 @@ import math
 import numpy as np
 
 from ..._stats import binomial_band, mean_se
-from ..claims import Claim, FigureData, Measurement, Prediction, coverage_prediction, within_band
+from ..claims import Claim, FigureData, Measurement, Prediction, Rival, critical_value, coverage_prediction, within_band
 
 __all__ = ["CLAIMS"]
 
@@ -22,23 +23,35 @@ __all__ = ["CLAIMS"]
 # ----------------------------------------------------------------------------- concentration band
 
 
-def _conc_predict(config) -> Prediction:
+def _conc_hypothesis(config, name, *, limit_centred=False) -> Prediction:
+    """Coverage of a per-matrix 95 % band for the concentration over ``matrices`` independent Gaussian keys.
+
+    Theory: the finite-size edge-law band of λmax/λmin (``edge_band(4d, d, "ratio")``);
+    rival: the same band moved multiplicatively so that its median is the MP limit 9. The
+    prediction's band is the central 95 % binomial interval of the covered fraction.
+    """
     from ...laws import MarchenkoPastur, edge_band
 
     d, m = config["d"], config["matrices"]
     eb = edge_band(4 * d, d, 1, "ratio", 0.95)
-    return coverage_prediction(
+    limit = MarchenkoPastur(d / (4 * d)).extreme_ratio()
+    shift = limit / eb.median if limit_centred else 1.0
+    band = (eb.band[0] * shift, eb.band[1] * shift)
+    pred = coverage_prediction(
         m,
         0.95,
         {
-            "statistic": f"fraction of {m} Gaussian {4 * d}x{d} matrices whose concentration lies in its 95% band",
-            "single_matrix_band": list(eb.band),
-            "band_method": eb.method,
-            "limit": MarchenkoPastur(d / (4 * d)).extreme_ratio(),
+            "hypothesis": name,
+            "statistic": f"fraction of {m} Gaussian {4 * d}x{d} matrices whose concentration lies in the "
+            "hypothesis' 95% band",
+            "single_matrix_band": list(band),
+            "band_method": eb.method + (" moved to the MP limit" if limit_centred else ""),
+            "limit": limit,
             "finite_n_median": eb.median,
             "convention": "lambda_max/lambda_min(non-zero) of K K^T, cut 0.1 x mean over all 4d eigenvalues",
         },
     )
+    return Prediction(pred.value, pred.band, pred.level, pred.details, pred.thresholds, law=band)
 
 
 def _conc_measure(config, rng) -> Measurement:
@@ -49,11 +62,13 @@ def _conc_measure(config, rng) -> Measurement:
     d, m = config["d"], config["matrices"]
     eb = edge_band(4 * d, d, 1, "ratio", 0.95)
     ratios = np.array([spectral_concentration(rng.standard_normal((4 * d, d))).ratio for _ in range(m)])
-    inside = (ratios >= eb.band[0]) & (ratios <= eb.band[1])
     law = _AnalyticRatioLaw(4 * d, d, "soft")
     x = np.linspace(float(ratios.min()) * 0.97, float(ratios.max()) * 1.03, 200)
     cdf = np.array([law.cdf(v) for v in x])
     pdf = np.gradient(cdf, x)
+    limit = MarchenkoPastur(d / (4 * d)).extreme_ratio()
+    shift = limit / eb.median
+    pdf_shifted = np.interp(x / shift, x, pdf, left=0.0, right=0.0) / shift
     fig = FigureData(
         kind="hist_vs_pdf",
         title=f"Concentration of {m} Gaussian {4 * d}x{d} key matrices vs edge-law prediction",
@@ -63,35 +78,46 @@ def _conc_measure(config, rng) -> Measurement:
             "pdf": pdf,
             "label": "TW1 (Johnstone) / reflected TW1 (Ma) ratio law",
             "xlabel": "lambda_max / lambda_min of K K^T",
+            "overlays": {"rival: band at the MP limit (same law moved to 9)": pdf_shifted},
         },
     )
     mean_ratio, se_ratio = mean_se(ratios)
     return Measurement(
-        value=float(inside.mean()),
+        value=math.nan,
         se=None,  # the band is the binomial sampling band of the rate
         n=m,
+        raw=ratios,
         details={
             "mean_ratio": mean_ratio,
             "se_mean_ratio": se_ratio,
-            "limit": MarchenkoPastur(d / (4 * d)).extreme_ratio(),
-            "band": list(eb.band),
+            "limit": limit,
             "mean_sv_ratio": float(np.sqrt(ratios).mean()),
         },
         figures=(fig,),
     )
 
 
+def _conc_statistic(pred: Prediction, meas: Measurement) -> Measurement:
+    lo, hi = pred.law
+    inside = float(np.mean((meas.raw >= lo) & (meas.raw <= hi)))
+    return Measurement(inside, None, meas.n, dict(meas.details, band=[lo, hi]), figures=meas.figures)
+
+
 # ----------------------------------------------------------------------------- random reads random
 
 
 def _rr_predict(config) -> Prediction:
+    """Flagged fraction under the null: spikes at the nominal alpha, no tails; band [0, 97.5 % binomial quantile]."""
     m = config["matrices"] * len(config["shapes"])
     alpha = config.get("alpha", 0.05)
     lo, hi = binomial_band(m, alpha)
     return Prediction(
         value=alpha,
         band=(0.0, hi),
-        level=0.95,
+        level=0.975,
+        thresholds=(critical_value("binomial_upper", hi, f"97.5 % quantile of Binomial(m = {m}, alpha = {alpha:g})/m "
+                                   "(exact): the flagged fraction if each detector fires at its nominal rate",
+                                   level=0.975),),
         details={
             "statistic": "fraction of pure Gaussian matrices flagged as structured (any TW spike or a power-law tail)",
             "spike_rate_nominal": alpha,
@@ -152,9 +178,14 @@ CLAIMS = [
         statement="Gaussian matrices' concentration lies in its predicted band "
         "(4d x d key matrices, paper's 0.1 x mean_all cut; limit ((1+sqrt c)/(1-sqrt c))^2 = 9, c = 1/4).",
         source="Johnstone 2001 (arXiv math/0102013); Ma 2012 (arXiv 0810.1329); docs/science.md §2, §4.5",
-        predict=_conc_predict,
+        predict=lambda cfg: _conc_hypothesis(cfg, "finite-size TW edge-law band"),
         measure=_conc_measure,
         compare=within_band,
+        statistic=_conc_statistic,
+        rivals=[
+            Rival("band at the MP limit", lambda cfg: _conc_hypothesis(cfg, "band at the MP limit", limit_centred=True),
+                  "the same band centred on the limit 9: the finite-size shift ignored"),
+        ],
         profiles={
             "smoke": {"d": 32, "matrices": 20},
             "quick": {"d": 128, "matrices": 200},
