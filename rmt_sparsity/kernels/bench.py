@@ -35,7 +35,6 @@ low-rank predictor works, so that number depends on this assumption.
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import subprocess
@@ -489,12 +488,9 @@ def run_benchmark(
     if check:
         log("check: " + ("PASSED" if result["check"]["passed"] else f"FAILED at {failures}"))
     if json_out is not None:
-        from ..experiments.claims import _to_jsonable
+        from .._io import atomic_write_json, to_jsonable
 
-        tmp = f"{json_out}.tmp{os.getpid()}"
-        with open(tmp, "w") as f:
-            json.dump(_to_jsonable(result), f, indent=1)
-        os.replace(tmp, json_out)
+        atomic_write_json(json_out, to_jsonable(result), indent=1)  # atomic, and readable by others (umask)
     return result
 
 

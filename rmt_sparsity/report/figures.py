@@ -129,8 +129,9 @@ def render(figure, path) -> Path:
     KeyError
         If ``figure.kind`` has no renderer.
     """
-    import matplotlib
+    from .._optional import require
 
+    matplotlib = require("matplotlib", extra="report", feature="report figures")
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
