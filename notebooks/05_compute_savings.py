@@ -17,7 +17,7 @@
 # An FFN $y = W_\mathrm{out}\,\sigma(W_\mathrm{in}x)$ whose activations have density $\rho$ only needs the
 # active neurons' output columns $W_\mathrm{out}[:, i]$. `rs.kernels.sparse_down` stores
 # $W_\mathrm{out}^\top$ ($d_\mathrm{ff}\times d_\mathrm{model}$, row-major), so each neuron's weights are
-# contiguous, and accumulates only the active rows (DESIGN §4.7). Ideal speed-ups over a dense,
+# contiguous, and accumulates only the active rows (docs/science.md §7). Ideal speed-ups over a dense,
 # memory-bound matvec:
 #
 # * down-projection at batch 1: $1/\rho$;

@@ -1,4 +1,4 @@
-"""Sparse kernels against the dense reference (DESIGN §4.7), as hypothesis properties.
+"""Sparse kernels against the dense reference (docs/science.md §7), as hypothesis properties.
 
 Tolerance (used by every comparison here): a sum of n products computed in
 floating point, in any order and with or without fused multiply-adds, satisfies

@@ -25,6 +25,7 @@ import numpy as np
 
 from .._checks import check_choice
 from .._io import to_jsonable
+from .._optional import MissingExtraError
 from .._versions import package_versions
 from .claims import PROFILES, Claim, Measurement, Prediction, Verdict
 from .store import canonical_json
@@ -193,6 +194,9 @@ def run_claim(claim_id: str, *, profile: str = "quick", seed: int = 0, overrides
         verdict = claim.compare(pred, meas)
         if not isinstance(verdict, Verdict):
             raise TypeError(f"compare of claim {claim_id!r} returned {type(verdict).__name__}, not Verdict")
+        error = None
+    except MissingExtraError as exc:  # an optional extra is not installed: skipped, with the install hint
+        verdict = Verdict("skipped", str(exc))
         error = None
     except Exception as exc:  # a crashing claim is recorded, and makes `verify` exit 1
         verdict = Verdict("inconclusive", f"claim crashed: {type(exc).__name__}: {exc}")

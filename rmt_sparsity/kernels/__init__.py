@@ -1,4 +1,4 @@
-"""rmt_sparsity.kernels: Numba sparse FFN kernels and their NumPy reference (DESIGN §2, §4.7).
+"""rmt_sparsity.kernels: Numba sparse FFN kernels and their NumPy reference (docs/design.md §2, docs/science.md §7).
 
 Importing this package is cheap: it imports neither Numba nor compiles any
 kernel. The public names load on first access (PEP 562) and the Numba
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import importlib
 
-# --- section: kernels (issue 11) ---
+# --- section: kernels ---
 _LAZY = {
     "ffn_dense": "._reference",
     "ACTIVATIONS": "._reference",

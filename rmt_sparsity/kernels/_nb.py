@@ -5,7 +5,7 @@ that before any of these is called. All dispatchers are lazy (no signatures),
 so importing this module compiles nothing; ``cache=True`` makes later
 processes load the machine code from disk.
 
-Accumulation scheme (DESIGN §4.7). ``w`` is ``W_out^T`` (d_ff, d_model),
+Accumulation scheme (docs/science.md §7). ``w`` is ``W_out^T`` (d_ff, d_model),
 row-major, so neuron ``i``'s output weights ``w[i]`` are contiguous. The
 down-projection ``y = sum_i a_i w[i]`` reads only the active rows, eight rows
 per pass: each pass loads and stores ``y`` once for eight fused multiply-adds

@@ -1,10 +1,10 @@
-r"""Sparse-FFN speed benchmark: measured savings against dense BLAS timed in the same loop (DESIGN §4.7).
+r"""Sparse-FFN speed benchmark: measured savings against dense BLAS timed in the same loop (docs/science.md §7).
 
 Run it as ``python benchmarks/sparse_ffn.py [--quick] [--json OUT] [--check]``
 or ``rmt-sparsity bench kernels ...``; :func:`run_benchmark` returns the same
 numbers as a dict.
 
-Rules (DESIGN §4.7):
+Rules (docs/science.md §7):
 
 * a fresh random active set on every call (:func:`random_activations`,
   independent Bernoulli(ρ) neurons, so the expected union density of B rows is
@@ -47,9 +47,9 @@ from .._checks import check_choice, check_int, check_real
 
 __all__ = ["run_benchmark", "main", "GOAL_DENSITIES", "goal_speedup"]
 
-#: Densities at which the batch-1 goal applies (issue 11).
+#: Densities at which the batch-1 goal (:func:`goal_speedup`) applies.
 GOAL_DENSITIES = (0.05, 0.5)
-#: The size (d_model, d_ff) at which the batch-1 goal applies (issue 11).
+#: The size (d_model, d_ff) at which the batch-1 goal applies.
 GOAL_SIZE = (4096, 16384)
 
 FULL = dict(
@@ -71,7 +71,7 @@ QUICK = dict(
 
 
 def goal_speedup(density: float) -> float:
-    """The batch-1 goal: speed-up >= 0.8/ρ (issue 11)."""
+    """The batch-1 goal: speed-up >= 0.8/ρ, i.e. 80 % of the ideal 1/ρ (docs/science.md §7)."""
     return 0.8 / density
 
 

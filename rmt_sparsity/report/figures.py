@@ -2,7 +2,7 @@
 
 Claims return plain data; these functions draw it with matplotlib's Agg
 backend (no display needed) and save PNGs. Plotting lives here and in the
-notebooks only (STYLE.md).
+notebooks only (docs/design.md §2).
 
 Kinds and their data keys
 -------------------------
