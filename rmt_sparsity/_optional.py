@@ -35,7 +35,7 @@ import importlib
 import importlib.util
 from types import ModuleType
 
-__all__ = ["EXTRAS", "MissingExtraError", "require", "available", "install_hint"]
+__all__ = ["EXTRAS", "MissingExtraError", "require", "available", "install_hint", "extra_for", "as_missing_extra"]
 
 #: Extra name -> the import names it provides.
 EXTRAS: dict[str, tuple[str, ...]] = {
@@ -72,6 +72,41 @@ def install_hint(extra: str) -> str:
     if extra not in EXTRAS:
         raise ValueError(f"extra must be one of {sorted(EXTRAS)}; got {extra!r}")
     return f'pip install "rmt-sparsity[{extra}]"'
+
+
+def extra_for(module: str | None) -> str | None:
+    """The extra that provides ``module`` (its top-level package), or None when it is not an extra's.
+
+    Examples
+    --------
+    >>> extra_for("jax.numpy"), extra_for("sklearn.datasets"), extra_for("numpy")
+    ('nn', 'data', None)
+    """
+    top = (module or "").split(".")[0]
+    top = {"jaxlib": "jax"}.get(top, top)
+    return next((extra for extra, modules in EXTRAS.items() if top in modules), None)
+
+
+def as_missing_extra(exc: BaseException, feature: str | None = None) -> MissingExtraError | None:
+    """``exc`` as a :class:`MissingExtraError` when it is one, or a ``ModuleNotFoundError`` of an extra's module; else None.
+
+    For code that imports an optional module directly (``import jax`` inside a
+    function) rather than through :func:`require`.
+
+    Examples
+    --------
+    >>> print(as_missing_extra(ModuleNotFoundError("No module named 'optax'", name="optax"), "training"))
+    training needs 'optax', which is not installed: pip install "rmt-sparsity[nn]"
+    >>> as_missing_extra(ModuleNotFoundError("No module named 'numpyy'", name="numpyy")) is None
+    True
+    """
+    if isinstance(exc, MissingExtraError):
+        return exc
+    if isinstance(exc, ModuleNotFoundError):
+        extra = extra_for(exc.name)
+        if extra is not None:
+            return MissingExtraError(exc.name.split(".")[0], extra, feature)
+    return None
 
 
 def available(module: str) -> bool:

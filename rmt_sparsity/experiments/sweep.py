@@ -44,7 +44,15 @@ def _unpickle(payload: bytes):
 
 def _execute_shipped(payload: bytes, config, seed, key, experiment):
     """Run one point in a worker, with the function sent by value (unpickled once per worker)."""
-    return _execute(_unpickle(payload), config, seed, key, experiment)
+    try:
+        fn = _unpickle(payload)
+    except Exception as exc:
+        raise RuntimeError(
+            f"the sweep function could not be rebuilt in worker process {os.getpid()}: {type(exc).__name__}: {exc}. "
+            "It refers to a module or object the worker cannot import (a module that exists only in the parent's "
+            "path or session): make it importable in the workers, or run the sweep with executor='serial'"
+        ) from exc
+    return _execute(fn, config, seed, key, experiment)
 
 
 def _ship(fn) -> bytes:
@@ -141,7 +149,9 @@ class Sweep:
     Parameters
     ----------
     fn : callable
-        A picklable top-level function ``fn(config: dict, seed: int) -> dict`` (JSON-serialisable values).
+        ``fn(config: dict, seed: int) -> dict`` (JSON-serialisable values). Any function that
+        cloudpickle can pickle: a module-level function, or one defined in a notebook cell or
+        ``__main__``, a lambda or a closure.
     grid : dict of lists or list of dicts
         A dict is expanded to its Cartesian product.
     seeds : iterable of int
@@ -150,7 +160,10 @@ class Sweep:
         Where records go; points already stored are never recomputed.
     executor : concurrent.futures.Executor, "local", "serial" or None
         ``None``/``"local"`` uses :func:`~rmt_sparsity.experiments.executors.local_executor`
-        (created and shut down by :meth:`run`); pass a Dask ``client.get_executor()`` for a cluster.
+        (a reusable local process pool, stopped at once on Ctrl-C); ``"serial"`` runs in this
+        process; pass a Dask ``client.get_executor()`` for a cluster.
+    workers : int, optional
+        Processes of the local pool (default: the CPU count).
     experiment : str, optional
         Name mixed into each point's key (defaults to ``fn``'s qualified name), so
         two experiments can share a store.
