@@ -91,6 +91,13 @@ def test_missing_nn_extra_names_it():
         import rmt_sparsity.flatness  # noqa: F401
 
 
+def test_star_import_works_on_any_install():
+    out = subprocess.run([sys.executable, "-c", "from rmt_sparsity import *; print(MarchenkoPastur(0.25).support())"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "(0.25, 2.25)"
+
+
 @pytest.mark.skipif(HAS_JAX, reason="jax is installed: every claim can run")
 def test_verify_on_a_core_install_skips_what_needs_extras(tmp_path):
     from rmt_sparsity.cli import main
