@@ -13,7 +13,7 @@ sparse_down          down-projection reading only active rows of W_out^T (per-ro
 sparse_up            up-projection reading only selected rows of W_in (optionally a per-row mask)
 sparse_ffn           fused forward (threshold / top-k / statistical top-k / predictor)
 down_plan            which path sparse_down takes, and the cost model's estimates
-CostModel, DEFAULT_COST_MODEL, choose_down_path, crossover_density, calibrate_cost_model
+CostModel, DEFAULT_COST_MODEL, choose_down_path, crossover_density
                      the cost model behind ``method="auto"``
 random_activations   random sparse activations with a fresh active set per call
 LowRankPredictor     low-rank active-set predictor (recall, precision)
@@ -39,7 +39,6 @@ _LAZY = {
     "DEFAULT_COST_MODEL": ".plan",
     "choose_down_path": ".plan",
     "crossover_density": ".plan",
-    "calibrate_cost_model": ".plan",
     "LowRankPredictor": ".predictor",
     "fit_predictor": ".predictor",
     "kernel_threads": ".threads",
@@ -53,7 +52,6 @@ __all__ = [
     "CostModel",
     "DEFAULT_COST_MODEL",
     "LowRankPredictor",
-    "calibrate_cost_model",
     "choose_down_path",
     "crossover_density",
     "down_plan",

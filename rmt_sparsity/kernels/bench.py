@@ -92,7 +92,7 @@ CI_LEVEL = 0.95
 GRID_BATCHES = (1, 8, 16, 64, 256)
 GRID_DENSITIES = (0.5, 0.2, 0.1, 0.05, 0.02)
 
-FULL = dict(sizes=(GOAL_SIZE,), batches=GRID_BATCHES, densities=GRID_DENSITIES, repeats=7, ffn_repeats=5)
+FULL = dict(sizes=(GOAL_SIZE,), batches=GRID_BATCHES, densities=GRID_DENSITIES, repeats=6, ffn_repeats=4)
 QUICK = dict(sizes=((2048, 8192),), batches=GRID_BATCHES, densities=GRID_DENSITIES, repeats=5, ffn_repeats=3)
 
 

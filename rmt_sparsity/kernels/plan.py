@@ -15,19 +15,21 @@ rate, whichever is larger) and picks the smallest. ``dense`` wins ties and
 must be beaten by a margin (:attr:`CostModel.margin`), because a wrong sparse
 choice can cost more than a wrong dense one.
 
-The constants are single-core figures measured on an x86-64 server core with
-AVX-512 and OpenBLAS (Intel Xeon, 2.8 GHz, one thread, 4096×16384 float32, on
-a shared machine); only their ratios matter for the choice.
-:func:`calibrate_cost_model` measures the rates on the current machine.
+The constants were fitted to single-core timings of the three paths on an
+x86-64 server core with AVX-512 and OpenBLAS (Intel Xeon, 2.8 GHz, one thread,
+4096×16384 float32, batches 1-256, densities 2-50 %, on a shared machine);
+only their ratios matter for the choice. Other machines may move the
+crossover; :meth:`CostModel.replace` gives a model with other constants for
+:func:`choose_down_path` and :func:`crossover_density`.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 
-from .._checks import check_int, check_real
+from .._checks import check_int
 
-__all__ = ["CostModel", "DEFAULT_COST_MODEL", "choose_down_path", "crossover_density", "calibrate_cost_model"]
+__all__ = ["CostModel", "DEFAULT_COST_MODEL", "choose_down_path", "crossover_density"]
 
 
 @dataclass(frozen=True)
@@ -180,60 +182,3 @@ def crossover_density(batch, d_model, d_ff, itemsize=4, *, threads=1, model=None
         if choose_down_path(batch, nnz, nu, d_ff, d_model, itemsize, threads=threads, model=model)[0] == "dense":
             return float(rho)
     return 1.0
-
-
-def calibrate_cost_model(*, seconds: float = 2.0, rng=None) -> CostModel:
-    """Measure the bandwidth, BLAS and sparse-pass rates of this machine (one thread) and return a model.
-
-    Runs small timed loops on a 64 MiB matrix for about ``seconds`` in total
-    with BLAS, Numba and kernel threads pinned to 1, and keeps the default
-    efficiencies and margin.
-
-    Examples
-    --------
-    >>> m = calibrate_cost_model(seconds=0.2, rng=0)    # doctest: +SKIP
-    >>> m.bandwidth > 0
-    True
-    """
-    import time
-
-    import numpy as np
-
-    from .._rng import as_generator
-    from .threads import kernel_threads
-
-    seconds = check_real("seconds", seconds, lo=0.0, lo_open=True)
-    gen = as_generator(rng)
-    d_model, d_ff = 2048, 8192
-    w = gen.standard_normal((d_ff, d_model), dtype=np.float32)
-    reps = max(1, int(seconds / 0.4))
-
-    def best(fn):
-        ts = []
-        for _ in range(reps):
-            t0 = time.thread_time()
-            fn()
-            ts.append(time.thread_time() - t0)
-        return min(ts)
-
-    from . import _nb
-
-    with kernel_threads(1):
-        t_bw = best(lambda: _nb.stream_sum(w))
-        big = gen.standard_normal((256, d_ff), dtype=np.float32)
-        t_gemm = best(lambda: big @ w)
-        hot = w[:256]
-        a = np.zeros((64, 256), np.float32)
-        a[:, ::4] = 1.0
-        idx = np.arange(256, dtype=np.int64)
-        cnt, _ = _nb.chunk_counts(a)
-        nnz = int(cnt.sum())
-        ptr, cols, vals = _nb.block_csr(a, cnt, 64)
-        y = np.zeros((64, d_model), np.float32)
-        t_sp = best(lambda: [_nb.down_blocked(ptr, cols, vals, idx, hot, y, 0, d_model, d_model) for _ in range(20)])
-    bw = w.nbytes / t_bw
-    gemm = 2.0 * 256 * d_ff * d_model / t_gemm
-    gemm /= 256 / (256 + DEFAULT_COST_MODEL.gemm_half_batch)
-    sparse = 20 * 2.0 * nnz * d_model / t_sp
-    return DEFAULT_COST_MODEL.replace(bandwidth=bw, gemm_flops=gemm, sparse_flops=sparse)
-

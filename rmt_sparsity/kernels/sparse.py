@@ -1,6 +1,6 @@
-r"""Sparse feed-forward kernels: read only the active neurons' weights (DESIGN §4.7).
+r"""Sparse feed-forward kernels: read only the active neurons' weights (Deja Vu, arXiv 2310.17157; PowerInfer, arXiv 2312.12456).
 
-Conventions (DESIGN §3): ``W_in`` is (d_ff, d_model); ``W_out`` is
+Conventions: ``W_in`` is (d_ff, d_model); ``W_out`` is
 (d_model, d_ff) and the kernels take ``w_out_t = W_out^T`` of shape
 (d_ff, d_model), C-contiguous, so neuron ``i``'s output weights are one
 contiguous row. Inputs are one token ``(d_model,)`` or a batch of rows
@@ -243,7 +243,7 @@ def sparse_down(h, w_out_t, *, method="auto", threads=None, return_plan=False):
     References
     ----------
     Activation-sparse inference: Liu et al., "Deja Vu", arXiv 2310.17157;
-    Song et al., "PowerInfer", arXiv 2312.12456; DESIGN §4.7.
+    Song et al., "PowerInfer", arXiv 2312.12456.
 
     Examples
     --------
@@ -392,7 +392,7 @@ def _up_masked(x2, w, idx, mask, n):
 
 
 def _stat_theta(h, k: int):
-    r"""Private copy of the statistical top-k threshold (DESIGN §4.6, arXiv 2506.06644).
+    r"""Private copy of the statistical top-k threshold (Spark Transformer, arXiv 2506.06644).
 
     θ = mean(h) + std(h)·Φ⁻¹(1 − k/d) per row, population std (ddof = 0). The
     public, documented version lives in :mod:`rmt_sparsity.metrics`; the kernel
@@ -472,7 +472,7 @@ def sparse_ffn(
 
     References
     ----------
-    DESIGN §4.7; Liu et al., arXiv 2310.17157; Lee et al. (CATS), arXiv 2404.08763.
+    Liu et al., arXiv 2310.17157; Lee et al. (CATS), arXiv 2404.08763.
 
     Examples
     --------
@@ -580,7 +580,7 @@ def random_activations(batch, d_ff, density, *, dtype=np.float32, rng=None):
     Entry ``(b, i)`` is ``|g_{bi}|`` with ``g ~ N(0, 1)`` when neuron ``i`` is
     active in row ``b`` (probability ``density``, independently) and 0
     otherwise, so the expected union density of a batch of ``B`` rows is
-    ``1 - (1 - density)^B`` (DESIGN §4.7).
+    ``1 - (1 - density)^B``.
 
     Parameters
     ----------
