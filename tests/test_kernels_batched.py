@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from rmt_sparsity.kernels import (
     DEFAULT_COST_MODEL,
     choose_down_path,
+    choose_up_path,
     crossover_density,
     down_plan,
     fit_predictor,
@@ -255,8 +256,18 @@ def test_masked_up_one_token_and_full_mask():
     np.testing.assert_allclose(out[mask], full[mask], rtol=0, atol=8 * 12 * np.finfo(float).eps * np.abs(w).max() * np.abs(x).sum())
 
 
-def test_batched_predictor_path_computes_each_rows_own_set():
-    """With a predictor of recall 1, the batched FFN is exact and computes only the predicted entries."""
+@pytest.mark.parametrize("up_path", ["masked", "dense"])
+def test_batched_predictor_path(up_path, monkeypatch):
+    """With a predictor of recall 1, the batched FFN is exact on either up-projection path.
+
+    The masked path computes only each row's predicted pre-activations; the
+    cost model picks it (forced here by a model with a free masked pass) or
+    dense BLAS (the default at this tiny size, where BLAS wins).
+    """
+    import rmt_sparsity.kernels.plan as plan
+
+    if up_path == "masked":
+        monkeypatch.setattr(plan, "DEFAULT_COST_MODEL", plan.DEFAULT_COST_MODEL.replace(up_flops=1e30, index_seconds=0.0))
     rng = np.random.default_rng(3)
     d_ff, d_model = 240, 32
     w_in = rng.standard_normal((d_ff, d_model))
@@ -268,16 +279,26 @@ def test_batched_predictor_path_computes_each_rows_own_set():
     x = rng.standard_normal((33, 4)) @ basis
     assert p.score(x, w_in, b)["recall"] == 1.0
     y, info = sparse_ffn(x, w_in, b, w_out_t, "relu", predictor=p, return_info=True)
+    assert info["up_path"] == up_path
     pm = p.predict_mask(x)
-    assert info["up_density"] == pytest.approx(pm.mean(), abs=0)
-    assert info["n_up"] == int(pm.any(axis=0).sum())
+    if up_path == "masked":
+        assert info["up_density"] == pytest.approx(pm.mean(), abs=0)
+        assert info["n_up"] == int(pm.any(axis=0).sum())
+    else:
+        assert info["up_density"] == 1.0 and info["n_up"] == d_ff
     a = np.maximum(x @ w_in.T + b, 0)
     # up-projection error (d_model + 1 terms) propagated through the 1-Lipschitz ReLU, then the down bound
     g = lambda n: n * np.finfo(float).eps / (1 - n * np.finfo(float).eps)  # noqa: E731  (u = eps/2, both sides)
     dh = g(d_model + 1) * (np.abs(x) @ np.abs(w_in).T + np.abs(b))
     tol = dh @ np.abs(w_out_t) + g(d_ff) * ((a + dh) @ np.abs(w_out_t))
     assert np.all(np.abs(y - a @ w_out_t) <= tol)
-    np.testing.assert_array_equal(sparse_ffn(x, w_in, b, w_out_t, "relu", predictor=p, threads=2), y)
+    if up_path == "masked":  # BLAS (dense path) promises no bit-identity across its thread counts
+        np.testing.assert_array_equal(sparse_ffn(x, w_in, b, w_out_t, "relu", predictor=p, threads=2), y)
+
+
+def test_up_path_choice_on_clear_cut_cases():
+    assert choose_up_path(8, 8 * 800, 6000, 16384, 4096, 4)[0] == "masked"  # 5 % predicted, batch 8
+    assert choose_up_path(256, 256 * 8000, 16384, 16384, 4096, 4)[0] == "dense"  # half predicted, batch 256
 
 
 # ----------------------------------------------------------------------------- reference kernel (benchmarks/)

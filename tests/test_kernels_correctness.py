@@ -167,8 +167,8 @@ def test_sparse_ffn_exact_structure(dtype, activation):
     x = rng.standard_normal((5, 24)).astype(dtype)
     from rmt_sparsity.kernels import ACTIVATIONS
 
-    h = x @ w_in.T + b
-    a = ACTIVATIONS[activation](h)
+    h = (w_in @ x.T).T + b  # the BLAS call sparse_ffn makes for a batch (same layout, same bits)
+    a = np.ascontiguousarray(ACTIVATIONS[activation](h))
     assert a.dtype == dtype
     np.testing.assert_array_equal(sparse_ffn(x, w_in, b, w_out_t, activation), sparse_down(a, w_out_t))
 
@@ -179,7 +179,7 @@ def test_sparsifiers_keep_the_stated_entries():
     w_in = rng.standard_normal((d_ff, d_model))
     w_out_t = rng.standard_normal((d_ff, d_model))
     x = rng.standard_normal((B, d_model))
-    h = x @ w_in.T
+    h = (w_in @ x.T).T  # the BLAS call sparse_ffn makes for a batch (same layout, same bits)
     a = np.maximum(h, 0)
     # top-k: exactly k non-zeros per row, the largest ones
     _, info = sparse_ffn(x, w_in, None, w_out_t, "relu", topk=10, return_info=True)

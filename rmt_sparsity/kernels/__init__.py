@@ -13,8 +13,8 @@ sparse_down          down-projection reading only active rows of W_out^T (per-ro
 sparse_up            up-projection reading only selected rows of W_in (optionally a per-row mask)
 sparse_ffn           fused forward (threshold / top-k / statistical top-k / predictor)
 down_plan            which path sparse_down takes, and the cost model's estimates
-CostModel, DEFAULT_COST_MODEL, choose_down_path, crossover_density
-                     the cost model behind ``method="auto"``
+CostModel, DEFAULT_COST_MODEL, choose_down_path, choose_up_path, crossover_density
+                     the cost models behind ``method="auto"`` and the batched predicted up-projection
 random_activations   random sparse activations with a fresh active set per call
 LowRankPredictor     low-rank active-set predictor (recall, precision)
 fit_predictor        fit one on sample inputs
@@ -38,6 +38,7 @@ _LAZY = {
     "CostModel": ".plan",
     "DEFAULT_COST_MODEL": ".plan",
     "choose_down_path": ".plan",
+    "choose_up_path": ".plan",
     "crossover_density": ".plan",
     "LowRankPredictor": ".predictor",
     "fit_predictor": ".predictor",
@@ -53,6 +54,7 @@ __all__ = [
     "DEFAULT_COST_MODEL",
     "LowRankPredictor",
     "choose_down_path",
+    "choose_up_path",
     "crossover_density",
     "down_plan",
     "ffn_dense",

@@ -15,8 +15,22 @@ While one group is accumulated, the first few cache lines of the next
 group's rows are software-prefetched, to hide the latency of starting new
 streams (prefetching whole rows was slower).
 
+Batches (:func:`down_blocked`). Streaming each batch row's own active rows
+re-reads a weight row once for every batch row where it is active (about
+``B·ρ`` times). The blocked union pass instead cuts the output columns into
+tiles and the neurons into blocks; for one tile and one block, every batch
+row accumulates its own non-zeros of the block (from a blocked
+compressed-row index of the activations, :func:`block_csr`, built once per
+call in two branch-free passes). A weight row's tile segment comes from
+memory for the first batch row that needs it and from cache for the others,
+so the weights are streamed once while the work stays ``nnz · d_model``
+multiply-adds. (Software prefetching of the next block, and a separate pass
+touching the block's rows first, were both measured slower: the hardware
+prefetcher already overlaps the streams with the arithmetic.)
+
 The kernels are serial and release the GIL (``nogil=True``); every kernel
-works on a column range ``[c0, c1)`` (or a range of selected rows), so
+works on a column range ``[c0, c1)`` (or a range of selected rows or neuron
+blocks), so
 :mod:`.sparse` runs several threads by splitting that range over a thread
 pool. (``parallel=True``/``prange`` versions measured 25-35 % slower even on
 one thread: the outlined loop body was not vectorised as well.)

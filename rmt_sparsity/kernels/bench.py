@@ -44,10 +44,11 @@ speed-up, ``t_dense / max(u·bytes/bandwidth, 2·nnz·d_model/peak)``.
 Whole FFN (``ffn=True``), on the same grid: the dense FFN (BLAS up-projection,
 bias, ReLU, BLAS down-projection, each product in its fastest layout) against
 ``sparse_ffn`` without a predictor (dense up-projection, sparse down) and with
-a :class:`~rmt_sparsity.kernels.LowRankPredictor` (only each row's predicted
-pre-activations are computed); and the predicted up-projection alone
-(predictor + masked :func:`~rmt_sparsity.kernels.sparse_up`) against the BLAS
-up-projection. The predictor needs a predictable active set: inputs have a
+a :class:`~rmt_sparsity.kernels.LowRankPredictor` (at batch > 1, its cost model
+chooses between computing only each row's predicted pre-activations and dense
+BLAS); and the masked up-projection alone (predictor + masked
+:func:`~rmt_sparsity.kernels.sparse_up`, whatever the cost model would choose)
+against the BLAS up-projection. The predictor needs a predictable active set: inputs have a
 power-law covariance spectrum ``λ_k ∝ (k + 10)^{-2}`` in a random basis, W_in
 is Gaussian and the bias sets each neuron's firing rate to ρ; the held-out
 recall and precision are reported with the speed-ups.
@@ -92,7 +93,7 @@ CI_LEVEL = 0.95
 GRID_BATCHES = (1, 8, 16, 64, 256)
 GRID_DENSITIES = (0.5, 0.2, 0.1, 0.05, 0.02)
 
-FULL = dict(sizes=(GOAL_SIZE,), batches=GRID_BATCHES, densities=GRID_DENSITIES, repeats=6, ffn_repeats=4)
+FULL = dict(sizes=(GOAL_SIZE,), batches=GRID_BATCHES, densities=GRID_DENSITIES, repeats=6, ffn_repeats=3)
 QUICK = dict(sizes=((2048, 8192),), batches=GRID_BATCHES, densities=GRID_DENSITIES, repeats=5, ffn_repeats=3)
 
 
@@ -201,7 +202,7 @@ def _machine_info(threads: int) -> dict:
     }
 
 
-def _roofline(w, ci, repeats=3) -> dict:
+def _roofline(w, ci, repeats=5) -> dict:
     """Streaming read bandwidth over ``w`` and peak GEMM rate (best of ``repeats``), with the pinned threads."""
     from . import _nb
 
@@ -473,7 +474,7 @@ def _ffn_grid(d_model, d_ff, w_out, w_out_t, down_layouts, cfg, rng, log):
             names = ["dense_ffn", "no_predictor", "predictor", "dense_up", "predicted_up"]
             times = {k: [] for k in names}
             tp = npred = ntrue = 0
-            up_dens, n_up = [], []
+            up_dens, n_up, up_paths = [], [], {}
             for rep in range(cfg["ffn_repeats"]):
                 x = draw(B)
                 x = x[0] if B == 1 else x
@@ -489,6 +490,7 @@ def _ffn_grid(d_model, d_ff, w_out, w_out_t, down_layouts, cfg, rng, log):
                     times[k].append(_timeit(calls[k])[ci])
                 _, info = sparse_ffn(x, w_in, b_in, w_out_t, "relu", predictor=pred, return_info=True)
                 up_dens.append(info["up_density"])
+                up_paths[info["up_path"]] = up_paths.get(info["up_path"], 0) + 1
                 n_up.append(info["n_up"] / d_ff)
                 true = (np.atleast_2d(x) @ w_in.T + b_in) > 0
                 m = np.atleast_2d(pred.predict_mask(x))
@@ -517,6 +519,7 @@ def _ffn_grid(d_model, d_ff, w_out, w_out_t, down_layouts, cfg, rng, log):
                 "speedup_up_se": se2,
                 "ideal_up": 1 / (ud + pred_cost),
                 "up_density": ud,
+                "predictor_up_path": max(up_paths, key=up_paths.get),
                 "up_rows_fraction": float(np.mean(n_up)),
                 "recall": tp / ntrue if ntrue else 1.0,
                 "precision": tp / npred if npred else 1.0,
@@ -532,7 +535,8 @@ def _ffn_grid(d_model, d_ff, w_out, w_out_t, down_layouts, cfg, rng, log):
             log(
                 f"  FFN {d_model} x {d_ff}, B {B:3d}, rho {rho:4.2f} (measured {row['density_measured']:.3f}): "
                 f"no predictor {s0:5.2f} (ideal {row['ideal_no_predictor']:4.2f}); predictor {s1:5.2f} "
-                f"(ideal {row['ideal_predictor']:5.2f}); up alone {s2:5.2f} (ideal {row['ideal_up']:5.2f}); "
+                f"(ideal {row['ideal_predictor']:5.2f}, up path {row['predictor_up_path']}); "
+                f"masked up alone {s2:5.2f} (ideal {row['ideal_up']:5.2f}); "
                 f"recall {row['recall']:.3f}, precision {row['precision']:.3f}, up density {ud:.3f}, "
                 f"W_in rows read {row['up_rows_fraction']:.3f}"
             )
@@ -556,6 +560,14 @@ def _crossing(pts):
     if best is None:
         best = pts[-1][0] if pts[-1][1] >= 1 else (None if pts[0][1] < 1 else pts[0][0])
     return best
+
+
+def _crossing_text(x, hi, lo):
+    if x is None:
+        return f"< {lo:g} (dense everywhere)"
+    if x >= hi:
+        return f">= {hi:g} (not reached)"
+    return f"{x:.3f}"
 
 
 def _break_even(rows, d_model, d_ff, batch, key="speedup"):
@@ -810,7 +822,7 @@ def run_benchmark(
                 f"crossover density to dense BLAS, {key}: "
                 + ", ".join(
                     f"B={B}: model {c['model']:.3f}, measured "
-                    + (f"{c['measured_project']:.3f}" if c["measured_project"] is not None else "none")
+                    + _crossing_text(c["measured_project"], max(cfg["densities"]), min(cfg["densities"]))
                     for B, c in s["crossover"].items()
                 )
             )

@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass, replace
 
 from .._checks import check_int
 
-__all__ = ["CostModel", "DEFAULT_COST_MODEL", "choose_down_path", "crossover_density"]
+__all__ = ["CostModel", "DEFAULT_COST_MODEL", "choose_down_path", "choose_up_path", "crossover_density"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,13 @@ class CostModel:
         first, a copy that costs about 1.5 more passes over the weights.
     gemv_efficiency : float
         The same for the batch-1 BLAS matrix-vector product (no packing).
+    gemm_fast_efficiency, gemm_fast_half_batch : float
+        Bandwidth fraction and half-rate batch of BLAS in its fast layout,
+        ``(W @ x^T)^T`` with ``W`` (out, in) row-major, which the FFN's dense
+        up-projection uses (no packing copy, efficient from small batches on).
+    up_flops : float
+        Rate of the masked up-projection's dot products (one weight load per
+        multiply-add and a reduction per dot product), flop/s.
     index_seconds : float
         Cost per entry of ``a`` of one scan (counting, or building the index).
     margin : float
@@ -74,6 +81,9 @@ class CostModel:
     union_efficiency: float = 0.8
     gemm_efficiency: float = 0.4
     gemv_efficiency: float = 0.9
+    gemm_fast_efficiency: float = 0.75
+    gemm_fast_half_batch: float = 16.0
+    up_flops: float = 7.0e9
     index_seconds: float = 1.0e-9
     margin: float = 0.15
 
@@ -182,3 +192,48 @@ def crossover_density(batch, d_model, d_ff, itemsize=4, *, threads=1, model=None
         if choose_down_path(batch, nnz, nu, d_ff, d_model, itemsize, threads=threads, model=model)[0] == "dense":
             return float(rho)
     return 1.0
+
+
+def choose_up_path(batch, nnz, n_union, d_ff, d_model, itemsize, *, threads=1, model=None):
+    r"""Masked sparse up-projection or dense BLAS, for a batch with a predicted active set.
+
+    The masked path (:func:`~rmt_sparsity.kernels.sparse_up` with ``mask``)
+    computes the ``nnz`` predicted pre-activations and reads the ``|U|``
+    union rows of ``W_in``; dense BLAS computes all ``B·d_ff`` of them in its
+    fast layout:
+
+    .. math::
+
+        t_\mathrm{masked} = \max(M, C) + \tfrac14\min(M, C) + c\,B d_{ff}, \quad
+        M = \frac{|U|\, d\, s}{e_u \beta}, \ C = \frac{2\,\mathrm{nnz}\, d}{n P_\mathrm{up}}, \qquad
+        t_\mathrm{dense} = \max(M_f, C_f) + \tfrac14\min(M_f, C_f),
+
+    with :math:`M_f = d_{ff}\, d\, s/(e_f\beta)` and
+    :math:`C_f = 2 B d_{ff} d / (n P_g B/(B + B_f))` (the ``gemm_fast_*``
+    constants of :class:`CostModel`). ``masked`` is chosen when
+    :math:`t_\mathrm{masked}(1 + \text{margin}) < t_\mathrm{dense}`.
+
+    Returns
+    -------
+    (str, dict)
+        ``"masked"`` or ``"dense"``, and the estimated seconds of both.
+
+    Examples
+    --------
+    >>> choose_up_path(8, 8 * 1600, 9000, 16384, 4096, 4)[0]        # 10 % predicted, batch 8
+    'masked'
+    >>> choose_up_path(64, 64 * 5000, 16384, 16384, 4096, 4)[0]     # 30 % predicted, batch 64
+    'dense'
+    """
+    model = DEFAULT_COST_MODEL if model is None else model
+    row_bytes = d_model * itemsize
+    bw = model.bandwidth
+    mem = n_union * row_bytes / (bw * model.union_efficiency)
+    cpu = 2.0 * nnz * d_model / (model.up_flops * threads)
+    masked = max(mem, cpu) + 0.25 * min(mem, cpu) + batch * d_ff * model.index_seconds
+    mem_d = d_ff * row_bytes / (bw * model.gemm_fast_efficiency)
+    rate = model.gemm_flops * threads * batch / (batch + model.gemm_fast_half_batch)
+    cpu_d = 2.0 * batch * d_ff * d_model / rate
+    dense = max(mem_d, cpu_d) + 0.25 * min(mem_d, cpu_d)
+    t = {"masked": masked, "dense": dense}
+    return ("masked" if masked * (1.0 + model.margin) < dense else "dense"), t

@@ -437,11 +437,14 @@ def sparse_ffn(
     Without a ``predictor`` the up-projection is a dense BLAS product, so the
     whole FFN's ideal speed-up is 2/(1+ρ). With a ``predictor``
     (:class:`LowRankPredictor`) only the predicted rows of ``W_in`` are read
-    (:func:`sparse_up`; for a batch, each row computes only its own predicted
-    neurons, and the rows of ``W_in`` in the union of the predictions are read
-    once); a neuron outside a row's prediction is treated as inactive in that
-    row, so the result is exact whenever the predictor's recall is 1 on that
-    input.
+    (:func:`sparse_up`); a neuron outside a row's prediction is treated as
+    inactive in that row, so the result is exact whenever the predictor's
+    recall is 1 on that input. For a batch, each row computes only its own
+    predicted neurons and the rows of ``W_in`` in the union of the
+    predictions are read once, when the cost model
+    (:func:`~rmt_sparsity.kernels.plan.choose_up_path`) says that beats dense
+    BLAS; otherwise the up-projection is dense (and exact) and the predictor
+    is not used.
 
     Parameters
     ----------
@@ -462,8 +465,9 @@ def sparse_ffn(
         :func:`kernel_threads`.
     return_info : bool
         Also return a dict: ``method``, ``density``, ``union_density``,
-        ``fill``, ``n_up`` (rows of ``W_in`` read) and ``up_density`` (the
-        fraction of the B·d_ff pre-activations computed).
+        ``fill``, ``n_up`` (rows of ``W_in`` read), ``up_density`` (the
+        fraction of the B·d_ff pre-activations computed) and ``up_path``
+        (``"dense"``, ``"predicted"`` for one token, ``"masked"`` for a batch).
 
     Returns
     -------
@@ -530,30 +534,39 @@ def sparse_ffn(
 
     x2 = x.reshape(1, -1) if x.ndim == 1 else x
     row_mask = None
+    up_path = "dense"
     up_pairs = x2.shape[0] * d_ff
-    if predictor is None:
+    if predictor is not None:
+        pred_mask = predictor.predict_mask(x2)  # (B, d_ff)
+        if x2.shape[0] == 1:
+            up_path = "predicted"
+            idx = np.flatnonzero(pred_mask[0]).astype(np.int64)
+            h = _up(x2, wi, idx, n)
+            up_pairs = idx.shape[0]
+        else:
+            from .plan import choose_up_path
+
+            keep = pred_mask.any(axis=0)
+            nnz_pred = int(np.count_nonzero(pred_mask))
+            if choose_up_path(x2.shape[0], nnz_pred, int(keep.sum()), d_ff, d_model, dt.itemsize, threads=n)[0] == "masked":
+                # each row computes only its own predicted neurons, over the union of the rows' predictions
+                up_path = "masked"
+                idx = np.flatnonzero(keep).astype(np.int64)
+                row_mask = np.ascontiguousarray(pred_mask[:, idx])
+                h = _up_masked(x2, wi, idx, row_mask, n)
+                up_pairs = nnz_pred
+        if up_path != "dense" and b_in is not None:
+            h += b_in[idx]
+    if up_path == "dense":
         idx = _arange(d_ff)
-        h = x2 @ wi.T
+        # BLAS in the layout OpenBLAS runs fastest at small batches: W_in (d_ff, d_model) row-major on the left
+        h = x2 @ wi.T if x2.shape[0] == 1 else (wi @ x2.T).T
         if b_in is not None:
             h += b_in
         if statistical_topk is not None:
             theta = _stat_theta(h, statistical_topk)
             if theta is not None:
                 h -= theta
-    else:
-        pred_mask = predictor.predict_mask(x2)  # (B, d_ff)
-        if x2.shape[0] == 1:
-            idx = np.flatnonzero(pred_mask[0]).astype(np.int64)
-            h = _up(x2, wi, idx, n)
-            up_pairs = idx.shape[0]
-        else:
-            # each row computes only its own predicted neurons, over the union of the rows' predictions
-            idx = np.flatnonzero(pred_mask.any(axis=0)).astype(np.int64)
-            row_mask = np.ascontiguousarray(pred_mask[:, idx])
-            h = _up_masked(x2, wi, idx, row_mask, n)
-            up_pairs = int(np.count_nonzero(row_mask))
-        if b_in is not None:
-            h += b_in[idx]
     a = act(h)
     if not isinstance(a, np.ndarray) or a.shape != h.shape or a.dtype != dt:
         raise TypeError(f"activation must return an array of shape {h.shape} and dtype {dt}")
@@ -569,6 +582,7 @@ def sparse_ffn(
     info = _down(a, idx, wo, y, "auto", n, d_ff)
     info["n_up"] = int(idx.shape[0])
     info["up_density"] = up_pairs / (x2.shape[0] * d_ff)
+    info["up_path"] = up_path
     out = y[0] if x.ndim == 1 else y
     return (out, info) if return_info else out
 
