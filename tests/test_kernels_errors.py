@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 
 from rmt_sparsity.kernels import (
+    crossover_density,
+    down_plan,
     fit_predictor,
     kernel_threads,
     random_activations,
@@ -52,6 +54,12 @@ BAD_CALLS = [
     (lambda: sparse_up(X, W_IN, np.ones(32, bool)), TypeError, "flatnonzero"),
     (lambda: sparse_up(X, W_IN, [0.5]), TypeError, "integer"),
     (lambda: sparse_up(np.ones(7, F32), W_IN, [0]), ValueError, "d_model = 8"),
+    (lambda: sparse_up(X, W_IN, [0, 3], mask=np.ones(2, np.int8)), TypeError, "mask must be a boolean"),
+    (lambda: sparse_up(X, W_IN, [0, 3], mask=np.ones(3, bool)), ValueError, "mask must have shape (2,)"),
+    (lambda: sparse_up(np.ones((4, 8), F32), W_IN, [0, 3], mask=np.ones(2, bool)), ValueError, "mask must have shape (4, 2)"),
+    (lambda: down_plan(H, 0), ValueError, "d_model"),
+    (lambda: down_plan(np.ones((2, 2, 2)), 4), ValueError, "1-D or 2-D"),
+    (lambda: crossover_density(0, 8, 32), ValueError, "batch"),
     (lambda: sparse_ffn(X, W_IN, B_IN, W_OUT_T[:, :7].copy(), "relu"), ValueError, "w_out_t must have shape"),
     (lambda: sparse_ffn(X, W_IN, B_IN, W_OUT_T.T.copy(), "relu"), ValueError, "w_out_t must have shape"),
     (lambda: sparse_ffn(X, W_IN, B_IN[:5].copy(), W_OUT_T, "relu"), ValueError, "b_in"),

@@ -26,7 +26,7 @@ def _jsrelu(h):
 
 
 #: Named activations. Each maps ``h <= 0`` to exactly 0, so its output is sparse
-#: (``jsrelu`` is the J-SquaredReLU ``(h^2/2 + h) 1[h >= 0]`` of docs/science.md §5).
+#: (``jsrelu`` is the J-SquaredReLU ``(h^2/2 + h) 1[h >= 0]`` of arXiv 2309.03004).
 ACTIVATIONS = {"relu": _relu, "relu2": _relu2, "jsrelu": _jsrelu}
 
 
@@ -113,8 +113,8 @@ def ffn_dense(x, w_in, b_in, w_out, activation):
 
         y = W_\mathrm{out}\, \sigma(W_\mathrm{in} x + b_\mathrm{in})
 
-    Weights follow the ``(out, in)`` convention of ``torch.nn.Linear.weight``
-    (docs/design.md §3): the key matrix ``W_in`` is (d_ff, d_model) and ``W_out`` is
+    Weights follow the ``(out, in)`` convention of ``torch.nn.Linear.weight``:
+    the key matrix ``W_in`` is (d_ff, d_model) and ``W_out`` is
     (d_model, d_ff), so ``W_out[:, i]`` is neuron ``i``'s output column
     (the convention of CETT, arXiv 2411.02335).
 
