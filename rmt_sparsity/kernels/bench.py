@@ -877,7 +877,7 @@ def main(argv=None) -> int:
     p.add_argument("--no-ffn", dest="ffn", action="store_false", help="skip the whole-FFN grid")
     p.add_argument("--no-reference", dest="reference", action="store_false", help="skip the reference kernel")
     p.add_argument("--no-first-result", dest="first_result", action="store_false", help="skip the fresh-process timing")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of the random weights and active sets (default 0)")
     p.add_argument("--quiet", action="store_true", help="print only the check's outcome")
     args = p.parse_args(argv)
     clock = args.clock or ("cpu" if args.threads == 1 else "wall")
