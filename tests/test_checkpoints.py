@@ -8,7 +8,6 @@ spike somewhere in a checkpoint has probability <= (number of matrices) x 1e-3 <
 """
 
 import json
-import math
 import os
 import pickle
 import struct

@@ -21,7 +21,7 @@ Panorska 2006).
   :math:`m = k-1` points are iid given it and :math:`\sum y \sim
   \mathrm{Gamma}(m, \beta)`; :math:`\hat\beta = (m-1)/\sum y` is its unbiased
   estimator (the Clauset et al. MLE :math:`k/\sum y` is biased by
-  :math:`+2/m` relative), with standard error :math:`\hat\beta/\sqrt{m-2}`.
+  :math:`+2/(m-1)` relative), with standard error :math:`\hat\beta/\sqrt{m-2}`.
 * *Truncated power law.* With :math:`x_{\max}` the largest point (its MLE),
   the :math:`k-2` interior points are iid on :math:`[x_{\min}, x_{\max}]`
   given both ends, and β solves :math:`\bar y = 1/\beta - L/(e^{\beta L}-1)`
@@ -39,12 +39,17 @@ Panorska 2006).
   bias of the plain MLE.
 
 :math:`x_{\min}` minimises the Kolmogorov–Smirnov distance between the tail
-and its fit (Clauset, Shalizi & Newman 2009, arXiv 0706.1062) over *every*
-data point that leaves at least ``k_min`` points in the tail, among the fits
-with :math:`\alpha > 1` (a normalisable tail; the parameter range of the
-``powerlaw`` package's CSN fit). ``k_min`` (10) keeps a handful of top points
-from being declared a tail by chance, the failure mode of an unrestricted
-scan at small n.
+and its maximum-likelihood fit (Clauset, Shalizi & Newman 2009, arXiv
+0706.1062) over *every* data point that leaves at least ``k_min`` points in
+the tail, among the fits with :math:`\alpha > 1` (a normalisable tail; the
+parameter range of the ``powerlaw`` package's CSN fit). The distance is
+computed as that reference implementation does,
+:math:`D = \max_r |F(x_{(r)}) - r/k|` over the k tail points (the empirical
+cdf's left limits), and the plain fit selecting xmin is the MLE
+:math:`k/\sum y` of Clauset et al.; the exponent reported at the chosen xmin
+is then the unbiased :math:`(k-2)/\sum y` (above). ``k_min`` (10) keeps a
+handful of top points from being declared a tail by chance, the failure mode
+of an unrestricted scan at small n.
 
 **Comparison.** Exponential and lognormal tails on the same range (truncated
 to :math:`[x_{\min}, x_{\max}]` when the truncated likelihood is used) are fitted by maximum likelihood; the
@@ -233,8 +238,7 @@ def _kernels():
 
         logx ascending. For each candidate (first of a run of ties), the m = N-1-i points above it:
         plain fit beta = (m+1)/sum(y) and P = (1 - exp(-beta L))^m; with mode = 2 the truncated fit of
-        the interior points instead. Only beta > 0 is valid. KS over all k tail points, the smallest
-        (and, truncated, the largest) included: the distance of Clauset et al. (2009).
+        the interior points instead. Only beta > 0 is valid.
         """
         N = logx.size
         suffix = np.zeros(N + 1)
@@ -256,7 +260,9 @@ def _kernels():
             ptr = math.exp(m * math.log1p(-math.exp(-bu * L)))
             use_t = mode == 2
             k = m + 1
-            d = 1.0 / k  # the tail's own smallest point: F = 0 there, the empirical cdf jumps to 1/k
+            # KS distance as Clauset et al.'s reference code (the powerlaw package) computes it: the fitted
+            # cdf against the empirical cdf's left limits r/k at the k tail points, xmin included
+            d = 0.0
             if use_t:
                 c = m - 1  # interior points
                 t = (S - L) / c / L
@@ -265,26 +271,24 @@ def _kernels():
                 u = _solve_u(t)
                 b = u / L
                 em = math.expm1(-u)
-                for r in range(1, m):  # interior points; the largest has F = 1 and adds nothing
+                for r in range(1, k):
+                    if logx[i + r] == logx[i + r - 1]:  # ties: the left limit is that of the first of them
+                        continue
                     F = math.expm1(-b * (logx[i + r] - x0)) / em
-                    hi_ = (r + 1) / k - F
-                    lo_ = F - r / k
-                    if hi_ > d:
-                        d = hi_
-                    if lo_ > d:
-                        d = lo_
+                    e = abs(F - r / k)
+                    if e > d:
+                        d = e
             else:
                 b = bu
                 if not b > 0:
                     continue
                 for r in range(1, k):
+                    if logx[i + r] == logx[i + r - 1]:
+                        continue
                     F = -math.expm1(-b * (logx[i + r] - x0))
-                    hi_ = (r + 1) / k - F
-                    lo_ = F - r / k
-                    if hi_ > d:
-                        d = hi_
-                    if lo_ > d:
-                        d = lo_
+                    e = abs(F - r / k)
+                    if e > d:
+                        d = e
             if d < best_d:
                 # reported: the unbiased (m-1)/S given the tail's smallest point (module notes)
                 best_i, best_b, best_d, best_t, best_p = i, (b if use_t else (m - 1) / S), d, use_t, ptr
