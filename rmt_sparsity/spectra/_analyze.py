@@ -20,6 +20,12 @@ computed once per (shape, settings) in a call, from a stream seeded by
 Each matrix's own randomness (the tail bootstrap) comes from a stream seeded
 by (``rng``, its row name): a row does not change when other tensors are
 selected or left out.
+
+**Threads.** A matrix whose Gram product and eigensolve are small
+(:math:`\min(p,n)^2\max(p,n) < 2^{30}` flops, e.g. every 384-wide layer of
+MiniLM) is analysed with one BLAS thread: at that size thread start-up, and on a
+shared machine spinning threads waiting for a core, cost more than they save
+(benchmarks/analyze.py measures both). Results do not depend on it.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import hashlib
 import math
 import os
 import re
+import contextlib
 import time
 from collections import Counter
 from collections.abc import Mapping
@@ -186,6 +193,19 @@ def _analyze_unit(Wn, rms, *, zero_tol, relative_to, alpha, level, n_mc, n_boot,
     return row
 
 
+_SMALL_GRAM_FLOPS = 2**30
+
+
+def _blas_threads(p, n):
+    """One BLAS thread for a small matrix (module notes), else the caller's setting."""
+    m, M = min(p, n), max(p, n)
+    if m * m * M >= _SMALL_GRAM_FLOPS:
+        return contextlib.nullcontext()
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(1, user_api="blas")
+
+
 def _fourth_moment(Wn, rows=4096) -> float:
     """Mean of W^4 in blocks of rows (no full-size temporary)."""
     acc = 0.0
@@ -267,8 +287,9 @@ def analyze_matrix(
     row.update(name=name, tensor=name, role=_role_of(name[:-7] if name.endswith(".weight") else name),
                layer=part.layer, expert=part.expert, p=p, n=n, shape=f"{p}x{n}", dtype=str(np.asarray(W).dtype),
                status="ok")
-    row.update(_analyze_unit(Wn, rms, null=None, band_rng=_child(root, "band", p, n), tail_rng=_child(root, name),
-                             method="gram" if settings["zero_tol"] > 0 else "auto", timings=timings, **settings))
+    with _blas_threads(p, n):
+        row.update(_analyze_unit(Wn, rms, null=None, band_rng=_child(root, "band", p, n), tail_rng=_child(root, name),
+                                 method="gram" if settings["zero_tol"] > 0 else "auto", timings=timings, **settings))
     return to_builtin(row)
 
 
@@ -488,15 +509,16 @@ def analyze(
                             arr = None  # the stored tensor is no longer needed: peak = one float64 copy + its Gram
                         timings["convert"] += time.perf_counter() - t0
                         key = (p, n)
-                        if key not in nulls and min(p, n) >= 2:
-                            t0 = time.perf_counter()
-                            nulls[key] = _null_ratio(p, n, settings["zero_tol"], settings["relative_to"],
-                                                     settings["level"], settings["n_mc"], _child(root, "band", p, n))
-                            timings["band"] += time.perf_counter() - t0
                         keep = {} if return_spectra else None
-                        row.update(_analyze_unit(Wn, rms, null=nulls.get(key), band_rng=None,
-                                                 tail_rng=_child(root, part.name), method=method, timings=timings,
-                                                 keep=keep, **settings))
+                        with _blas_threads(p, n):
+                            if key not in nulls and min(p, n) >= 2:
+                                t0 = time.perf_counter()
+                                nulls[key] = _null_ratio(p, n, settings["zero_tol"], settings["relative_to"],
+                                                         settings["level"], settings["n_mc"], _child(root, "band", p, n))
+                                timings["band"] += time.perf_counter() - t0
+                            row.update(_analyze_unit(Wn, rms, null=nulls.get(key), band_rng=None,
+                                                     tail_rng=_child(root, part.name), method=method,
+                                                     timings=timings, keep=keep, **settings))
                         if keep is not None:
                             spectra[part.name] = keep
                         row.update(status="ok")

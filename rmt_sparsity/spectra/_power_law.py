@@ -203,6 +203,7 @@ def _trunc_exp_var(beta, L):
 
 _KERNELS: dict = {}
 _MODES = {"auto": 0, "none": 1, "xmax": 2}
+_PARALLEL_BOOT_WORK = 5e8  # points^2 x replicates above which the bootstrap runs in parallel (~2200 points x 100)
 
 
 def _kernels():
@@ -306,12 +307,11 @@ def _kernels():
                 return i2, b2, d2, t2, p
         return i, b, d, t, p
 
-    @nb.njit(cache=True, parallel=True)
-    def boot(logx, idx, k_min, gate, mode):
+    def _boot(logx, idx, k_min, gate, mode):
         """alpha of the fit on each bootstrap replicate logx[idx[r]] (idx rows sorted); NaN if none valid.
 
-        Replicates run in parallel (prange); each is a pure function of its row, so the result does
-        not depend on the thread count."""
+        Each replicate is a pure function of its row, so the parallel (prange) and serial builds give
+        the same result whatever the thread count."""
         out = np.empty(idx.shape[0])
         for r in nb.prange(idx.shape[0]):
             lx = logx[idx[r]]
@@ -319,7 +319,9 @@ def _kernels():
             out[r] = b + 1.0 if i >= 0 else math.nan
         return out
 
-    _KERNELS.update(scan=fit, boot=boot)
+    boot_parallel = nb.njit(cache=True, parallel=True)(_boot)
+    boot_serial = nb.njit(cache=True)(_boot)  # prange runs as range
+    _KERNELS.update(scan=fit, boot=boot_parallel, boot_serial=boot_serial)
     return _KERNELS
 
 
@@ -500,7 +502,10 @@ def fit_power_law(eigenvalues, *, xmin=None, k_min=10, truncation="auto", trunca
                 boots[b] = r[1] + 1.0 if r[0] >= 0 else np.nan
         else:
             idx = np.sort(g.integers(0, x.size, size=(n_boot, x.size)), axis=1)
-            boots = K["boot"](logx, idx, k_min, truncation_level, mode)
+            # small problems run serially: thread start-up and, on a shared machine, waiting for a core
+            # cost more than the replicates themselves (measured: benchmarks/analyze.py)
+            kern = K["boot"] if x.size * x.size * n_boot > _PARALLEL_BOOT_WORK else K["boot_serial"]
+            boots = kern(logx, idx, k_min, truncation_level, mode)
         a2 = (1.0 - level) / 2.0
         good = boots[np.isfinite(boots)]
         if good.size:
