@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import check_array, check_choice, check_int, check_real
+from .._checks import check_array, check_choice, check_int, check_real, check_size_budget
 from .._rng import as_generator
 from ._bidiagonal import check_sizes, chi_bidiagonal, tridiag_from
 
@@ -316,6 +316,7 @@ def laguerre_histogram(p, n, bins, beta=1.0, *, rng=None, scale=1.0):
     scale = check_real("scale", scale, lo=0.0, lo_open=True)
     if isinstance(bins, (int, np.integer)) and not isinstance(bins, bool):
         nb_ = check_int("bins", bins, min=1)
+        check_size_budget("bins", bins, nbytes=32 * nb_, what="the bin edges and their Sturm counts")
         from ..laws import MarchenkoPastur
 
         lo, hi = MarchenkoPastur(p / n, scale).edges
@@ -373,10 +374,10 @@ def extreme_eigenvalues(p, n, beta=1.0, scale=1.0, *, size=1, rng=None, which="b
     >>> bool((lmax > 2.0).all() and (lmin < 0.3).all())
     True
     """
-    p, n = check_sizes(p, n)
+    size = check_int("size", size, min=1)
+    p, n = check_sizes(p, n, draws=size)
     beta = check_real("beta", beta, lo=0.0, lo_open=True)
     scale = check_real("scale", scale, lo=0.0, lo_open=True)
-    size = check_int("size", size, min=1)
     which = check_choice("which", which, ("both", "max", "min"))
     rtol = check_real("rtol", rtol, lo=1e-16, hi=0.1)
     g = as_generator(rng)
