@@ -185,34 +185,41 @@ def _h():
     return a
 
 
-KX = Arg(lazy(lambda: _k((3, 8))), Array(ndim=(1, 2), dtypes="float", linked=(-1,)))
-KW_IN = Arg(lazy(lambda: _k((16, 8), 1)), Array(ndim=2, dtypes="float", linked=(0, 1)))
-KW_OUT_T = Arg(lazy(lambda: _k((16, 8), 2)), Array(ndim=2, dtypes="float", linked=(0, 1)))
+#: The kernels never scan their inputs (that would defeat reading only the active rows): NaN/inf
+#: propagate as through the dense reference, ``ffn_dense``. Rows of a weight that a sparse kernel
+#: never reads (inactive neurons) cannot propagate anything, so there either outcome is right.
+PROPAGATE = {"nan": "propagate", "inf": "propagate"}
+KX = Arg(lazy(lambda: _k((3, 8))), Array(ndim=(1, 2), dtypes="float", linked=(-1,)), expect=PROPAGATE)
+KW_IN = Arg(lazy(lambda: _k((16, 8), 1)), Array(ndim=2, dtypes="float", linked=(0, 1)), expect=PROPAGATE)
+KW_IN_ROWS = Arg(lazy(lambda: _k((16, 8), 1)), Array(ndim=2, dtypes="float", linked=(1,), lenient=("nan", "inf")))
+KW_OUT_T = Arg(lazy(lambda: _k((16, 8), 2)), Array(ndim=2, dtypes="float", linked=(0, 1), lenient=("nan", "inf")))
 THREADS = Arg(None, Int(min=1, none_ok=True))
 ACT = Arg("relu", Choice())
 PLAN_INT = Int(min=1, huge_bad=False)
+ITEMSIZE = Int(min=1, max=16)
 
 KERNELS = [
     Spec("kernels.CostModel", {"bandwidth": Arg(7e9, POS), "gemm_flops": Arg(1.1e11, POS), "margin": Arg(0.15, NONNEG)}),
     Spec("kernels.LowRankPredictor", exempt="result record built by fit_predictor"),
-    Spec("kernels.choose_down_path", {"batch": Arg(64, PLAN_INT), "nnz": Arg(64 * 1638, Int(min=0, huge_bad=False)),
-                                      "n_union": Arg(16384, Int(min=0, huge_bad=False)), "m": Arg(16384, PLAN_INT),
-                                      "d_model": Arg(4096, PLAN_INT), "itemsize": Arg(4, Choice()),
+    Spec("kernels.choose_down_path", {"batch": Arg(64, PLAN_INT), "nnz": Arg(64 * 1638, Real(lo=0.0, hi=64 * 16384)),
+                                      "n_union": Arg(16384, Real(lo=0.0, hi=16384)), "m": Arg(16384, PLAN_INT),
+                                      "d_model": Arg(4096, PLAN_INT), "itemsize": Arg(4, ITEMSIZE),
                                       "threads": Arg(1, PLAN_INT), "model": Arg(None, Obj(none_ok=True))}),
-    Spec("kernels.choose_up_path", {"batch": Arg(8, PLAN_INT), "nnz": Arg(8 * 1600, Int(min=0, huge_bad=False)),
-                                    "n_union": Arg(9000, Int(min=0, huge_bad=False)), "d_ff": Arg(16384, PLAN_INT),
-                                    "d_model": Arg(4096, PLAN_INT), "itemsize": Arg(4, Choice()),
+    Spec("kernels.choose_up_path", {"batch": Arg(8, PLAN_INT), "nnz": Arg(8 * 1600, Real(lo=0.0, hi=8 * 16384)),
+                                    "n_union": Arg(9000, Real(lo=0.0, hi=16384)), "d_ff": Arg(16384, PLAN_INT),
+                                    "d_model": Arg(4096, PLAN_INT), "itemsize": Arg(4, ITEMSIZE),
                                     "threads": Arg(1, PLAN_INT), "model": Arg(None, Obj(none_ok=True))}),
     Spec("kernels.crossover_density", {"batch": Arg(64, PLAN_INT), "d_model": Arg(4096, PLAN_INT), "d_ff": Arg(16384, PLAN_INT),
-                                       "itemsize": Arg(4, Choice()), "threads": Arg(1, PLAN_INT),
+                                       "itemsize": Arg(4, ITEMSIZE), "threads": Arg(1, PLAN_INT),
                                        "model": Arg(None, Obj(none_ok=True))}),
-    Spec("kernels.down_plan", {"h": Arg(lazy(_h), Array(ndim=(1, 2), dtypes="float")), "d_model": Arg(64, PLAN_INT),
+    # a plan counts the non-zeros: a NaN/inf activation is simply active
+    Spec("kernels.down_plan", {"h": Arg(lazy(_h), Array(ndim=(1, 2), dtypes="float", finite=False)), "d_model": Arg(64, PLAN_INT),
                                "threads": THREADS}),
-    Spec("kernels.ffn_dense", {"x": KX, "w_in": KW_IN, "b_in": Arg(None, Array(ndim=1, dtypes="float", none_ok=True, linked=(0,), sample=lazy(lambda: np.zeros(16, F32)))),
-                               "w_out": Arg(lazy(lambda: _k((8, 16), 2)), Array(ndim=2, dtypes="float", linked=(0, 1))),
+    Spec("kernels.ffn_dense", {"x": KX, "w_in": KW_IN, "b_in": Arg(None, Array(ndim=1, dtypes="float", none_ok=True, linked=(0,), sample=lazy(lambda: np.zeros(16, F32))), expect=PROPAGATE),
+                               "w_out": Arg(lazy(lambda: _k((8, 16), 2)), Array(ndim=2, dtypes="float", linked=(0, 1)), expect=PROPAGATE),
                                "activation": ACT}),
     Spec("kernels.fit_predictor", {"x_sample": Arg(lazy(lambda: _k((40, 8))), Array(ndim=2, dtypes="float", linked=(1,))),
-                                   "w_in": KW_IN, "b_in": Arg(None, Array(ndim=1, dtypes="float", none_ok=True, linked=(0,), sample=lazy(lambda: np.zeros(16, F32)))),
+                                   "w_in": Arg(lazy(lambda: _k((16, 8), 1)), Array(ndim=2, dtypes="float", linked=(1,))), "b_in": Arg(None, Array(ndim=1, dtypes="float", none_ok=True, linked=(0,), sample=lazy(lambda: np.zeros(16, F32)))),
                                    "rank": Arg(2, Int(min=1, max=8)), "target_recall": Arg(0.99, Real(lo=0.0, hi=1.0, lo_open=True)),
                                    "threshold": Arg(0.0, Real()), "rng": Arg(0, Rng())}),
     Spec("kernels.get_kernel_threads", {}),
@@ -227,14 +234,14 @@ KERNELS = [
                                    "clock": Arg("cpu", Choice()), "seed": Arg(0, Int(min=0, huge_bad=False)),
                                    "verbose": Arg(False)}, cost="heavy", timeout=60),
     Spec("kernels.set_kernel_threads", {"n": Arg(1, Int(min=1))}),
-    Spec("kernels.sparse_down", {"h": Arg(lazy(_h), Array(ndim=(1, 2), dtypes="float", linked=(-1,))),
+    Spec("kernels.sparse_down", {"h": Arg(lazy(_h), Array(ndim=(1, 2), dtypes="float", linked=(-1,)), expect=PROPAGATE),
                                  "w_out_t": KW_OUT_T, "method": Arg("auto", Choice()), "threads": THREADS,
                                  "return_plan": Arg(False)}),
-    Spec("kernels.sparse_ffn", {"x": KX, "w_in": KW_IN, "b_in": Arg(None, Array(ndim=1, dtypes="float", none_ok=True, linked=(0,), sample=lazy(lambda: np.zeros(16, F32)))),
+    Spec("kernels.sparse_ffn", {"x": KX, "w_in": KW_IN, "b_in": Arg(None, Array(ndim=1, dtypes="float", none_ok=True, linked=(0,), sample=lazy(lambda: np.zeros(16, F32))), expect=PROPAGATE),
                                 "w_out_t": KW_OUT_T, "activation": ACT, "threshold": Arg(None, Real(lo=0.0, none_ok=True)),
                                 "topk": Arg(4, Int(min=1, max=16, none_ok=True)), "statistical_topk": Arg(None, Fixed()),
                                 "predictor": Arg(None, Obj(none_ok=True)), "threads": THREADS, "return_info": Arg(False)}),
-    Spec("kernels.sparse_up", {"x": KX, "w_in": KW_IN, "active_idx": Arg([3, 0, 7], Array(ndim=1, dtypes="any")),
+    Spec("kernels.sparse_up", {"x": KX, "w_in": KW_IN_ROWS, "active_idx": Arg([3, 0, 7], Array(ndim=1, dtypes="any", empty_ok=True)),
                                "mask": Arg(None, Array(ndim=2, dtypes="any", none_ok=True, linked=(0, 1), sample=np.ones((3, 3), bool))), "threads": THREADS}),
 ]
 
