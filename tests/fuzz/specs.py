@@ -58,3 +58,25 @@ def exported_callables() -> dict:
         out[f"{mod}.{name}"] = obj
         seen[id(obj)] = f"{mod}.{name}"
     return out
+
+
+def signature_problems() -> list[str]:
+    """Spec arguments that are not parameters of their callable (run in the worker: imports JAX)."""
+    import inspect
+
+    out = []
+    for spec in SPECS:
+        if spec.exempt or not spec.args:
+            continue
+        try:
+            fn = spec.resolve()
+            sig = inspect.signature(fn)
+        except (TypeError, ValueError):  # builtins / scipy rv methods without a signature
+            continue
+        params = sig.parameters
+        if any(p.kind == p.VAR_KEYWORD for p in params.values()):
+            continue
+        for arg in spec.args:
+            if arg not in params:
+                out.append(f"{spec.name}: {arg!r} is not a parameter of {fn!r}{sig}")
+    return out
