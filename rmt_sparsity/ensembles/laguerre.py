@@ -106,6 +106,7 @@ def laguerre_eigenvalues(p, n, beta=1.0, scale=1.0, *, rng=None, method="tridiag
     scale = check_real("scale", scale, lo=0.0, lo_open=True)
     method = check_choice("method", method, ("tridiagonal", "dense"))
     refine_min = check_int("refine_min", refine_min, min=0, max=min(p, n))
+    check_size_budget("p", p, nbytes=16 * p, what="the p eigenvalues (p - n of them structural zeros when p > n)")
     g = as_generator(rng)
     if method == "dense":
         if beta not in (1.0, 2.0):
