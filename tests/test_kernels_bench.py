@@ -135,7 +135,7 @@ def test_bad_benchmark_arguments(capsys):
         bench.run_benchmark(sizes=[(8, 32)], densities=[1.5], verbose=False)
     with pytest.raises(ValueError, match=r"repeats = 10\*\*12 means about"):
         bench.run_benchmark(sizes=[(8, 32)], batches=[1], densities=[0.5], repeats=10**12, verbose=False)
-    with pytest.raises(ValueError, match="sizes = .* needs about"):
+    with pytest.raises(ValueError, match="sizes, batches = .* needs about"):
         bench.run_benchmark(sizes=[(2**30, 2**30)], verbose=False)
     with pytest.raises(ValueError, match="json_out's directory"):
         bench.run_benchmark(sizes=[(8, 32)], json_out="/nonexistent/dir/out.json", verbose=False)

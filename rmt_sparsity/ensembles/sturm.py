@@ -160,11 +160,20 @@ def _tridiagonal(diag, offdiag, *, batch):
     """Validated (a, b2): 1-D for one matrix, or 2-D rows of a batch when ``batch``."""
     nd = (1, 2) if batch else 1
     a = check_array("diag", diag, ndim=nd, dtype=np.float64)
-    b = check_array("offdiag", offdiag, ndim=a.ndim, dtype=np.float64, nonempty=False)
+    b = check_array("offdiag", offdiag, dtype=np.float64, nonempty=False)
     m = a.shape[-1]
     if b.shape != a.shape[:-1] + (m - 1,):
-        raise ValueError(f"offdiag must have shape {a.shape[:-1] + (m - 1,)} (one less than diag per matrix); got {b.shape}")
+        raise ValueError(
+            f"offdiag must have shape {a.shape[:-1] + (m - 1,)} (one less than diag {a.shape} per matrix); got {b.shape}"
+        )
     return np.ascontiguousarray(a), np.ascontiguousarray(b * b)
+
+
+def _per_row(name, arr, rows):
+    """``arr`` (a scalar or one value per matrix) broadcast to ``(rows,)``, or a ValueError naming it."""
+    if arr.shape not in ((), (rows,)):
+        raise ValueError(f"{name} must be a scalar or hold one value per matrix, shape ({rows},); got shape {arr.shape}")
+    return np.broadcast_to(arr, (rows,))
 
 
 def count_below(diag, offdiag, x):
@@ -254,10 +263,15 @@ def bisect_eigenvalues(diag, offdiag, index, lo=None, hi=None, *, iters=52):
     [2.0, 3.0]
     """
     single = np.ndim(diag) == 1
+    if single and np.ndim(offdiag) != 1:
+        raise ValueError(f"offdiag must be 1-D like diag (one matrix); got {np.ndim(offdiag)}-D")
     a, b2 = _tridiagonal(np.atleast_2d(diag) if single else diag, np.atleast_2d(offdiag) if single else offdiag, batch=True)
     rows, m = a.shape
-    idx = np.broadcast_to(np.asarray(index), (rows,))
-    if idx.dtype.kind not in "iu" or np.any(idx < 0) or np.any(idx >= m):
+    idx = np.asarray(index)
+    if idx.dtype.kind not in "iu" or idx.ndim > 1:
+        raise TypeError(f"index must be an integer or a 1-D array of integers; got {type(index).__name__} {index!r}")
+    idx = _per_row("index", idx, rows)
+    if np.any(idx < 0) or np.any(idx >= m):
         raise ValueError(f"index must be integers in [0, {m - 1}]; got {index!r}")
     iters = check_int("iters", iters, min=1, max=2000)
     if lo is None or hi is None:
@@ -267,8 +281,8 @@ def bisect_eigenvalues(diag, offdiag, index, lo=None, hi=None, *, iters=52):
         rad[:, 1:] += b
         lo = (a - rad).min(axis=1) if lo is None else lo
         hi = (a + rad).max(axis=1) if hi is None else hi
-    lo = np.ascontiguousarray(np.broadcast_to(check_array("lo", lo, ndim=(0, 1), dtype=np.float64), (rows,)))
-    hi = np.ascontiguousarray(np.broadcast_to(check_array("hi", hi, ndim=(0, 1), dtype=np.float64), (rows,)))
+    lo = np.ascontiguousarray(_per_row("lo", check_array("lo", lo, ndim=(0, 1), dtype=np.float64), rows))
+    hi = np.ascontiguousarray(_per_row("hi", check_array("hi", hi, ndim=(0, 1), dtype=np.float64), rows))
     out = np.empty(rows)
     _kernels()["bisect_rows"](a, b2, np.ascontiguousarray(idx, dtype=np.int64), lo, hi, iters, out)
     return float(out[0]) if single else out

@@ -797,7 +797,7 @@ def run_benchmark(
     # sizes refused up front: the float32 weights (W_in, W_out and W_out^T) and the largest batch of
     # activations; then the work of every timed call (one kernel pass ~ batch x d_ff x d_model products)
     bmax = max(cfg["batches"])
-    check_size_budget("sizes", cfg["sizes"], nbytes=max(16 * a * b + 16 * bmax * (a + b) for a, b in cfg["sizes"]),
+    check_size_budget("sizes, batches", (cfg["sizes"], bmax), nbytes=max(16 * a * b + 16 * bmax * (a + b) for a, b in cfg["sizes"]),
                       what="the weight matrices and one batch of activations")
     per_repeat = sum(bmax * a * b for a, b in cfg["sizes"]) * len(cfg["batches"]) * len(cfg["densities"]) * 8
     check_size_budget("repeats", cfg["repeats"], iterations=(cfg["repeats"] + cfg["ffn_repeats"]) * per_repeat,

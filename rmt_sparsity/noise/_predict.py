@@ -123,8 +123,9 @@ def predict_vs_simulate(
     seeds = check_int("seeds", seeds, min=1)
     r = discount_factor(lr, weight_decay)
     theta = check_real("theta", theta, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
-    check_size_budget("seeds", seeds, iterations=seeds * steps * batch * p * (p + 1) + seeds * p**3,
-                      what=f"{seeds} simulations of {steps} steps")
+    check_size_budget("p, batch, steps, seeds", (p, batch, steps, seeds),
+                      iterations=seeds * steps * batch * p * (p + 1) + seeds * p**3,
+                      what=f"{seeds} simulations of {steps} steps of {batch} inputs in dimension {p}")
     from ..laws.marchenko_pastur import MarchenkoPastur
     from ..laws.weighted_covariance import discounted
 

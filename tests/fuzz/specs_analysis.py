@@ -188,11 +188,14 @@ def _h():
 #: The kernels never scan their inputs (that would defeat reading only the active rows): NaN/inf
 #: propagate as through the dense reference, ``ffn_dense``. Rows of a weight that a sparse kernel
 #: never reads (inactive neurons) cannot propagate anything, so there either outcome is right.
+#: An inf before the activation may legitimately vanish (relu(-inf) = 0): there inf is lenient, NaN not.
 PROPAGATE = {"nan": "propagate", "inf": "propagate"}
-KX = Arg(lazy(lambda: _k((3, 8))), Array(ndim=(1, 2), dtypes="float", linked=(-1,)), expect=PROPAGATE)
-KW_IN = Arg(lazy(lambda: _k((16, 8), 1)), Array(ndim=2, dtypes="float", linked=(0, 1)), expect=PROPAGATE)
+PRE_ACT = {"nan": "propagate"}
+KX = Arg(lazy(lambda: _k((3, 8))), Array(ndim=(1, 2), dtypes="float", linked=(-1,), lenient=("inf",)), expect=PRE_ACT)
+KW_IN = Arg(lazy(lambda: _k((16, 8), 1)), Array(ndim=2, dtypes="float", linked=(0, 1), lenient=("inf",)), expect=PRE_ACT)
 KW_IN_ROWS = Arg(lazy(lambda: _k((16, 8), 1)), Array(ndim=2, dtypes="float", linked=(1,), lenient=("nan", "inf")))
 KW_OUT_T = Arg(lazy(lambda: _k((16, 8), 2)), Array(ndim=2, dtypes="float", linked=(0, 1), lenient=("nan", "inf")))
+KW_OUT_T_DOWN = Arg(lazy(lambda: _k((16, 8), 2)), Array(ndim=2, dtypes="float", linked=(0,), lenient=("nan", "inf")))
 THREADS = Arg(None, Int(min=1, none_ok=True))
 ACT = Arg("relu", Choice())
 PLAN_INT = Int(min=1, huge_bad=False)
@@ -215,7 +218,7 @@ KERNELS = [
     # a plan counts the non-zeros: a NaN/inf activation is simply active
     Spec("kernels.down_plan", {"h": Arg(lazy(_h), Array(ndim=(1, 2), dtypes="float", finite=False)), "d_model": Arg(64, PLAN_INT),
                                "threads": THREADS}),
-    Spec("kernels.ffn_dense", {"x": KX, "w_in": KW_IN, "b_in": Arg(None, Array(ndim=1, dtypes="float", none_ok=True, linked=(0,), sample=lazy(lambda: np.zeros(16, F32))), expect=PROPAGATE),
+    Spec("kernels.ffn_dense", {"x": KX, "w_in": KW_IN, "b_in": Arg(None, Array(ndim=1, dtypes="float", none_ok=True, linked=(0,), sample=lazy(lambda: np.zeros(16, F32)), lenient=("inf",)), expect=PRE_ACT),
                                "w_out": Arg(lazy(lambda: _k((8, 16), 2)), Array(ndim=2, dtypes="float", linked=(0, 1)), expect=PROPAGATE),
                                "activation": ACT}),
     Spec("kernels.fit_predictor", {"x_sample": Arg(lazy(lambda: _k((40, 8))), Array(ndim=2, dtypes="float", linked=(1,))),
@@ -228,16 +231,17 @@ KERNELS = [
     Spec("kernels.random_activations", {"batch": Arg(4, Int(min=1, none_ok=True)), "d_ff": Arg(100, SIZE),
                                         "density": Arg(0.1, UNIT), "dtype": Arg(np.float32, Fixed()), "rng": Arg(0, Rng())}),
     Spec("kernels.run_benchmark", {"quick": Arg(False), "json_out": Arg(None, Path(none_ok=True, must_exist=False)),
-                                   "threads": Arg(1, Int(min=1)), "sizes": Arg([(16, 64)], Seq()),
-                                   "batches": Arg([1, 4], Seq(ints=True, lo=1)), "densities": Arg([0.1], Seq(lo=0.0, hi=1.0)),
+                                   "threads": Arg(1, Int(min=1)), "sizes": Arg([(16, 64)], Seq(none_ok=True)),
+                                   "batches": Arg([1, 4], Seq(ints=True, lo=1, none_ok=True)),
+                                   "densities": Arg([0.1], Seq(lo=0.0, hi=1.0, none_ok=True)),
                                    "repeats": Arg(2, Int(min=1, none_ok=True)), "ffn": Arg(False), "first_result": Arg(False),
                                    "clock": Arg("cpu", Choice()), "seed": Arg(0, Int(min=0, huge_bad=False)),
                                    "verbose": Arg(False)}, cost="heavy", timeout=60),
     Spec("kernels.set_kernel_threads", {"n": Arg(1, Int(min=1))}),
     Spec("kernels.sparse_down", {"h": Arg(lazy(_h), Array(ndim=(1, 2), dtypes="float", linked=(-1,)), expect=PROPAGATE),
-                                 "w_out_t": KW_OUT_T, "method": Arg("auto", Choice()), "threads": THREADS,
+                                 "w_out_t": KW_OUT_T_DOWN, "method": Arg("auto", Choice()), "threads": THREADS,
                                  "return_plan": Arg(False)}),
-    Spec("kernels.sparse_ffn", {"x": KX, "w_in": KW_IN, "b_in": Arg(None, Array(ndim=1, dtypes="float", none_ok=True, linked=(0,), sample=lazy(lambda: np.zeros(16, F32))), expect=PROPAGATE),
+    Spec("kernels.sparse_ffn", {"x": KX, "w_in": KW_IN, "b_in": Arg(None, Array(ndim=1, dtypes="float", none_ok=True, linked=(0,), sample=lazy(lambda: np.zeros(16, F32)), lenient=("inf",)), expect=PRE_ACT),
                                 "w_out_t": KW_OUT_T, "activation": ACT, "threshold": Arg(None, Real(lo=0.0, none_ok=True)),
                                 "topk": Arg(4, Int(min=1, max=16, none_ok=True)), "statistical_topk": Arg(None, Fixed()),
                                 "predictor": Arg(None, Obj(none_ok=True)), "threads": THREADS, "return_info": Arg(False)}),

@@ -17,6 +17,8 @@ NONNEG = Real(lo=0.0)
 PROB = Real(lo=0.0, hi=1.0, lo_open=True, hi_open=True)
 SIZE = Int(min=1)                          # a size that allocates: 2**64 must be refused
 CLOSED_SIZE = Int(min=1, huge_bad=False)   # a size entering closed forms only
+#: p or n of a tridiagonal sampler: the model has min(p, n) entries, so one huge size may be fine (or refused)
+TRIDIAG_SIZE = Int(min=1, max=2**53, huge_bad=False)
 BETA = Real(lo=0.0, lo_open=True)
 #: beta of the Tracy-Widom / edge laws: 1, 2 or 4 only.
 BETA_TW = Choice(bogus=(3, 0, -1, 2.5, 1.5), wrong=("1", [1], 1 + 0j))
@@ -146,16 +148,17 @@ ENSEMBLES = [
     Spec("ensembles.edge_band", {"p": Arg(95, Int(min=2, huge_bad=False)), "n": Arg(100, Int(min=2, huge_bad=False)), "beta": Arg(1, BETA_TW),
                                  "which": Arg("min", Choice()), "level": Arg(0.95, PROB), "scale": Arg(1.0, POS),
                                  "mc_draws": Arg(100, Int(min=100)), "mc_seed": Arg(0, Int(min=0, huge_bad=False))}),
-    Spec("ensembles.extreme_eigenvalues", {"p": Arg(20, SIZE), "n": Arg(40, SIZE), "beta": Arg(1.0, BETA),
+    Spec("ensembles.extreme_eigenvalues", {"p": Arg(20, TRIDIAG_SIZE), "n": Arg(40, TRIDIAG_SIZE), "beta": Arg(1.0, BETA),
                                            "scale": Arg(1.0, POS), "size": Arg(3, SIZE), "rng": Arg(0, Rng()),
                                            "which": Arg("both", Choice()),
                                            "rtol": Arg(1e-13, Real(lo=1e-16, hi=0.1))}),
-    Spec("ensembles.laguerre_eigenvalues", {"p": Arg(20, SIZE), "n": Arg(40, SIZE), "beta": Arg(1.0, BETA),
+    Spec("ensembles.laguerre_eigenvalues", {"p": Arg(20, TRIDIAG_SIZE), "n": Arg(40, TRIDIAG_SIZE), "beta": Arg(1.0, BETA),
                                             "scale": Arg(1.0, POS), "rng": Arg(0, Rng()),
                                             "method": Arg("tridiagonal", Choice()), "refine_min": Arg(0, Int(min=0, max=20))}),
-    Spec("ensembles.laguerre_histogram", {"p": Arg(50, SIZE), "n": Arg(100, SIZE), "bins": Arg(10, Int(min=1)),
+    Spec("ensembles.laguerre_histogram", {"p": Arg(50, TRIDIAG_SIZE), "n": Arg(100, TRIDIAG_SIZE),
+                                          "bins": Arg(10, Int(min=1, wrong=("10", 1 + 1j, [2.0, 1.0], np.ones(2)))),
                                           "beta": Arg(1.0, BETA), "rng": Arg(0, Rng()), "scale": Arg(1.0, POS)}),
-    Spec("ensembles.laguerre_tridiagonal", {"p": Arg(3, SIZE), "n": Arg(5, SIZE), "beta": Arg(1.0, BETA),
+    Spec("ensembles.laguerre_tridiagonal", {"p": Arg(3, TRIDIAG_SIZE), "n": Arg(5, TRIDIAG_SIZE), "beta": Arg(1.0, BETA),
                                             "scale": Arg(1.0, POS), "rng": Arg(0, Rng())}),
     Spec("ensembles.wishart_eigenvalues", {"p": Arg(20, SIZE), "n": Arg(40, SIZE), "scale": Arg(1.0, POS),
                                            "rng": Arg(0, Rng())}),
@@ -263,7 +266,8 @@ TESTING = [
     Spec("testing.assert_sparse_matches_dense", {
         "actual": Arg(lazy(lambda: np.array([1.0, 2.0]) @ np.array([[1.0, 0.5], [0.25, 1.0]])),
                       Array(ndim=(1, 2), linked=(-1,)), raises_ok=(AssertionError,)),
-        "a": Arg(np.array([1.0, 2.0]), Array(ndim=(1, 2), linked=(-1,))),
+        # any (..., N) shape is valid; a shape that does not match ``actual`` is an assertion failure
+        "a": Arg(np.array([1.0, 2.0]), Array(ndim=None, linked=(-1,)), raises_ok=(AssertionError,)),
         "w": Arg(np.array([[1.0, 0.5], [0.25, 1.0]]), Array(ndim=2, linked=(0,))),
         "bias": Arg(None, Array(ndim=1, none_ok=True, sample=np.zeros(2))), "dtype": Arg(None, Fixed())}),
     Spec("testing.assert_spectrum_matches", {"law": Arg(lazy(lambda: _mp(0.5)), Obj()),

@@ -125,13 +125,12 @@ class Bad:
             flat = a.reshape(-1)
             flat[idx % flat.size] = x
             return _like(base, a)
-        if op == "ndim":
+        if op == "ndim":  # the baseline reshaped to ``v`` dimensions (leading axes of length 1 added)
             a = np.asarray(base)
-            if v == "scalar":
-                return a.reshape(-1)[:1].reshape(())
-            if v == "up":
-                return _like(base, a[None, ...])
-            return _like(base, a.reshape(-1) if a.ndim > 1 else a.reshape(-1)[:1].reshape(()))
+            if v == 0:
+                return _like(base, a.reshape(-1)[:1].reshape(()))
+            flat = a.reshape(-1) if v < a.ndim else a
+            return _like(base, flat.reshape((1,) * (v - flat.ndim) + flat.shape))
         if op == "empty":
             a = np.asarray(base)
             shape = (0,) + a.shape[1:] if a.ndim else (0,)
@@ -333,6 +332,7 @@ class Int(Kind):
     min: int | None = None
     max: int | None = None
     huge_bad: bool = True
+    wrong: tuple | None = None  # the wrong-type values (default: strings, complex, bool, lists, arrays)
 
     def __post_init__(self):
         if not self.huge_bad:  # a size that enters closed forms only: a result or a refusal are both right
@@ -359,7 +359,8 @@ class Int(Kind):
                                 st.one_of(st.sampled_from([2**64, 10**12, 2**63 - 1]),
                                           st.integers(min_value=10**12, max_value=2**70)))
         out["float"] = _vals("float", 2.5, math.nan, math.inf, np.float64(1.5))
-        out["wrong_type"] = _wrong_scalar_types((True, np.ones(2)))
+        out["wrong_type"] = (st.one_of(_vals("wrong_type", *self.wrong), _const("wrong_type", "obj")) if self.wrong
+                             else _wrong_scalar_types((True, np.ones(2))))
         return out
 
 
@@ -403,13 +404,7 @@ class Array(Kind):
         out["dtype:str"] = _vals("dtype:str", np.array(["a", "b"]))
         if self.ndim is not None:
             allowed = (self.ndim,) if isinstance(self.ndim, int) else tuple(self.ndim)
-            choices = []
-            if min(allowed) > 0 and 0 not in allowed:
-                choices.append("scalar")
-            if max(allowed) + 1 not in allowed:
-                choices.append("up")
-            if min(allowed) > 1 and min(allowed) - 1 not in allowed:
-                choices.append("down")
+            choices = sorted({0, max(allowed) + 1, min(allowed) - 1} - set(allowed) - {-1})
             if choices:
                 out["ndim"] = st.builds(lambda c: Bad("ndim", "ndim", c), st.sampled_from(choices))
         if not self.empty_ok:
@@ -554,7 +549,7 @@ class DistX(Kind):
 
     def categories(self):
         out = super().categories()
-        out["nan"] = _vals("nan", math.nan, np.array([0.5, math.nan]))
+        out["nan"] = _vals("nan", math.nan, np.array([math.nan, math.nan]))
         if self.limits is not None:
             out["-inf"] = _vals("-inf", -math.inf)
             out["inf"] = _vals("inf", math.inf)
