@@ -286,6 +286,10 @@ def _run_case(table, baselines, spec_name, arg, bad):
     t0 = time.perf_counter()
     try:
         res = call()
+        if "jax" in sys.modules:  # JAX dispatches asynchronously: errors surface when the result is ready
+            import jax
+
+            jax.block_until_ready(res)
     except BaseException as exc:  # noqa: BLE001 - every outcome is classified
         if isinstance(exc, KeyboardInterrupt):
             raise
@@ -311,8 +315,10 @@ def _run_case(table, baselines, spec_name, arg, bad):
             cls, detail = classify_result(res, base_nf, expect)
             if cls in ("accepted", "nonfinite") and lenient:
                 cls = "ok"
-    except BaseException as exc:  # pragma: no cover
-        cls, detail = "spec_error", f"classifying the result failed: {exc}"
+    except BaseException as exc:  # a lazy result failing when read is the call's failure
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        cls, detail = classify_exception(exc, name, category, spec.foreign_ok)
     return Outcome(spec_name, arg, short, category, cls, detail, dt)
 
 

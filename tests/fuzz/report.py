@@ -6,6 +6,7 @@ Usage (from the repository root, with the package installed)::
     python -m tests.fuzz.report --fast          # the default pytest set (cheap specs, one draw each)
     python -m tests.fuzz.report --only laws. --show-bad
     python -m tests.fuzz.report --json out.json --workers 2
+    python -m tests.fuzz.report --from-json out.json   # the table of a saved run
 
 Each call is one public callable with one argument replaced by a bad value
 (engine.py describes the classes). The table's "bad" column counts every
@@ -139,7 +140,14 @@ def main(argv=None) -> int:
     ap.add_argument("--show-bad", action="store_true")
     ap.add_argument("--known-bad", action="store_true", help="print the bad (spec, arg, category, class) entries")
     ap.add_argument("--json", help="write every outcome to this file")
+    ap.add_argument("--from-json", help="print the table of a run saved with --json instead of running")
     args = ap.parse_args(argv)
+    if args.from_json:
+        from .engine import Outcome
+
+        with open(args.from_json) as fh:
+            print(table([Outcome(**d) for d in json.load(fh)]))
+        return 0
     specs = [s for s in SPECS if (not args.only or any(s.name.startswith(p) for p in args.only))
              and (not args.cost or s.cost in args.cost) and (not args.fast or s.cost == "cheap")]
     work = plan(specs, fast=args.fast, examples=args.examples)

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from .spec import Spec
-from .values import (Arg, Array, Call, Choice, DistQ, DistX, Fixed, Int, Obj, Real, Rng, Seq, lazy)
+from .values import (Arg, Array, Call, Choice, DistQ, DistX, Fixed, Int, Obj, Real, Rng, lazy)
 
 # ----------------------------------------------------------------------------------------
 # shared argument kinds

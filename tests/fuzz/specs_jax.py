@@ -168,7 +168,7 @@ NN = [
                                 "d_out": Arg(1, SIZE), "teacher_width": Arg(8, SIZE), "noise": Arg(0.0, NONNEG),
                                 "rng": Arg(0, Rng()), "dtype": Arg(np.float32, Fixed())}, cost=J),
     Spec("nn.train", {"model": MODEL, "data": Arg(lazy(_ds, cache=True), Obj()), "optimizer": Arg("sgd", Choice(none_ok=True)),
-                      "key": Arg(lazy(_key), Key()), "params": Arg(None, Tree(none_ok=True)),
+                      "key": Arg(lazy(_key), Key()), "params": Arg(None, Tree(none_ok=True, sample=lazy(_params, cache=True))),
                       "steps": Arg(4, SIZE), "eval_every": Arg(2, Int(min=1, none_ok=True)), "batch_size": Arg(8, SIZE),
                       "lr": Arg(0.1, Real(lo=0.0, lo_open=True, none_ok=True)), "loss": Arg("ce", Choice()),
                       "quiet": Arg(True)}, cost="heavy", timeout=60),
