@@ -4,15 +4,17 @@ This is the only subpackage that pairs a prediction with a measurement.
 
 Modules
 -------
-claims         Claim, Prediction, Measurement, Verdict, Rival, Threshold, training evidence and the
-               shared compare rules (one interval-vs-region rule: band, equivalence, directional)
-nulls          Monte-Carlo critical values at a claim's own sizes (precomputed table in data/)
-runner         the registry (discovered from ``catalog``), ``run_claim``/``run_claims`` (theory + rivals)
-catalog        the claims, one module per capability
-training       the digits training setup shared by the trained-network claims and sweeps
-sparsing_law   sparsing-law analysis of an activation-ratio trajectory
-sweep, ensemble_sweep, store, executors, library
-               sweeps over configs × seeds, their resumable store, executors and built-in experiments
+::
+
+    claims         Claim, Prediction, Measurement, Verdict, Rival, Threshold, training evidence and the
+                   shared compare rules (one interval-vs-region rule: band, equivalence, directional)
+    nulls          Monte-Carlo critical values at a claim's own sizes (precomputed table in data/)
+    runner         the registry (discovered from ``catalog``), ``run_claim``/``run_claims`` (theory + rivals)
+    catalog        the claims, one module per capability
+    training       the digits training setup shared by the trained-network claims and sweeps
+    sparsing_law   sparsing-law analysis of an activation-ratio trajectory
+    sweep, ensemble_sweep, store, executors, library
+                   sweeps over configs × seeds, their resumable store, executors and built-in experiments
 """
 
 from .claims import (

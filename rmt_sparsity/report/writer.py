@@ -26,6 +26,7 @@ from pathlib import Path
 from .._io import atomic_write_json, atomic_write_text
 from ..experiments.claims import PROFILES, SCHEMA_VERSION
 from ..experiments.runner import run_provenance
+from .._optional import MissingExtraError
 from .figures import RENDERERS, render
 
 __all__ = ["write_report", "format_table", "summarize", "claims_document", "merge_profile_document",
@@ -207,7 +208,7 @@ def _summary_lines(records, run) -> list[str]:
     counts = summarize(records)
     judged = len(records) - counts["identity"]
     expected, with_level, _ = expected_chance_failures(records)
-    tally = ", ".join(f"{k}: {counts.get(k, 0)}" for k in ("pass", "fail", "inconclusive", "not_implemented", "skipped"))
+    tally = ", ".join(f"{k}: {counts.get(k, 0)}" for k in ("pass", "fail", "inconclusive", "skipped", "not_implemented"))
     lines = [
         f"{judged} judged claims ({tally}; crashed: {counts.get('crashed', 0)}); {counts['identity']} identities "
         "(true by construction) are reported apart and not counted.",
@@ -265,7 +266,10 @@ def write_report(results, out_dir, *, profile: str, seed: int) -> dict[str, Path
                     warnings.warn(f"claim {r.id!r}: figure kind {fig.kind!r} has no renderer; skipped", stacklevel=2)
                     continue
                 name = f"{_slug(r.id)}_{i}.png"
-                path = render(fig, fig_dir / name)
+                try:
+                    path = render(fig, fig_dir / name)
+                except MissingExtraError:  # no matplotlib (the [report] extra): no figures; `verify` says so
+                    continue
                 figs.append((fig.title, path))
                 written[f"figure:{name}"] = path
         rec["figures"] = [f"figures/{p.name}" for _, p in figs]
