@@ -131,11 +131,17 @@ def test_json_and_main_exit_status(tmp_path, monkeypatch):
 
 
 def test_bad_benchmark_arguments(capsys):
-    with pytest.raises(ValueError, match="density"):
+    with pytest.raises(ValueError, match=r"densities\[0\] must be a finite number > 0.0 and <= 1.0; got 1.5"):
         bench.run_benchmark(sizes=[(8, 32)], densities=[1.5], verbose=False)
+    with pytest.raises(ValueError, match=r"repeats = 10\*\*12 means about"):
+        bench.run_benchmark(sizes=[(8, 32)], batches=[1], densities=[0.5], repeats=10**12, verbose=False)
+    with pytest.raises(ValueError, match="sizes, batches = .* needs about"):
+        bench.run_benchmark(sizes=[(2**30, 2**30)], verbose=False)
+    with pytest.raises(ValueError, match="json_out's directory"):
+        bench.run_benchmark(sizes=[(8, 32)], json_out="/nonexistent/dir/out.json", verbose=False)
     with pytest.raises(ValueError, match="threads"):
         bench.run_benchmark(threads=0, verbose=False)
     with pytest.raises(ValueError, match="clock"):
         bench.run_benchmark(threads=2, clock="cpu", verbose=False)
     assert bench.main(["--densities", "0"]) == 2
-    assert "density" in capsys.readouterr().err
+    assert "densities" in capsys.readouterr().err

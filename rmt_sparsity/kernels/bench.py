@@ -17,9 +17,12 @@ B rows is ``u = 1 − (1 − ρ)^B``):
 * ``project``: :func:`~rmt_sparsity.kernels.sparse_down` on its batched path
   (``method="union"``; at batch 1 the plain call, i.e. the per-row kernel);
 * ``auto``: the plain call ``sparse_down(h, w_out_t)``, with the path it chose;
-* ``reference``: the "union rows" reference kernel (gather the union's rows,
-  one GEMM), transcribed independently in ``benchmarks/reference_kernels.py``
-  (source checkouts only; the column is skipped elsewhere).
+* ``reference``: the "union rows accumulate" reference kernel (a
+  compressed-sparse-column index of ``h``; each union row of ``W_out^T`` read
+  once and accumulated into every batch row where that neuron is active; at
+  batch 1, the active rows accumulated one at a time), a plain one-thread
+  Numba transcription in ``benchmarks/reference_kernels.py`` (source
+  checkouts only; the column is skipped elsewhere).
 
 Rules: the calls of one repeat use the same activations and run back to back
 in an order rotated from repeat to repeat, so drifts in machine load hit all
@@ -75,7 +78,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._checks import check_choice, check_int, check_real
+from .._checks import check_choice, check_int, check_real, check_size_budget
 
 __all__ = ["run_benchmark", "main", "GOAL_DENSITIES", "goal_speedup", "median_ci"]
 
@@ -289,7 +292,9 @@ def _down_grid(d_model, d_ff, cfg, rng, roof, reference_mod, out_rows, log):
             f"peak GEMM {roof['peak_GFlops']:.1f} GFlop/s ({roof['peak_probe']})"
         )
     bw, peak = roof["bandwidth_GBps"] * 1e9, roof["peak_GFlops"] * 1e9
-    ref = reference_mod.UnionRowsReference(w_out_t, w_out) if reference_mod is not None else None
+    ref = reference_mod.UnionRowsReference(w_out_t) if reference_mod is not None else None
+    if ref is not None:
+        ref.warm_up()  # compile outside the timings
     layouts = {}
     for B in cfg["batches"]:
         h0 = random_activations(None if B == 1 else B, d_ff, 0.1, rng=rng)
@@ -304,17 +309,13 @@ def _down_grid(d_model, d_ff, cfg, rng, roof, reference_mod, out_rows, log):
         layout, pilot = _pick_fastest({k: (lambda f=f: f(h0)) for k, f in dense_cands.items()}, ci)
         dense_fn = dense_cands[layout]
         layouts[B] = (layout, dense_fn)
-        ref_note = ""
-        if ref is not None:
-            ref.pick_layout(h0, clock=time.thread_time if ci else time.perf_counter)
-            ref_note = f"; reference layout {ref.layout!r}"
         proj_method = "auto" if B == 1 else "union"
         sparse_down(h0, w_out_t, method=proj_method)  # compile / load from cache
         sparse_down(h0, w_out_t)
         cross = crossover_density(B, d_model, d_ff, item, threads=cfg["threads"])
         log(
             f"  {d_model} x {d_ff}, batch {B}: dense layout {layout!r} "
-            f"({', '.join(f'{k}: {v * 1e3:.1f} ms' for k, v in pilot.items())}){ref_note}; "
+            f"({', '.join(f'{k}: {v * 1e3:.1f} ms' for k, v in pilot.items())}); "
             f"model crossover to dense at rho = {cross:.3f}; load {_loadavg()}"
         )
         for rho in cfg["densities"]:
@@ -386,7 +387,6 @@ def _down_grid(d_model, d_ff, cfg, rng, roof, reference_mod, out_rows, log):
                 "dense_peak_fraction": 2.0 * B * d_ff * d_model / t_dense / peak,
                 "sparse_peak_fraction": 2.0 * nnz * d_model / t_proj / peak,
                 "dense_layout": layout,
-                "reference_layout": ref.layout if ref is not None else None,
                 "model_crossover": cross,
                 "repeats": cfg["repeats"],
             }
@@ -671,6 +671,37 @@ def _table(down, log):
         )
 
 
+def _items(name, value):
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise TypeError(f"{name} must be a sequence; got {type(value).__name__} {value!r}")
+    items = list(value)
+    if not items:
+        raise ValueError(f"{name} must not be empty")
+    return items
+
+
+def _pairs(name, value):
+    items = _items(name, value)
+    for i, it in enumerate(items):
+        if isinstance(it, (str, bytes)) or not hasattr(it, "__len__") or len(it) != 2:
+            raise TypeError(f"{name}[{i}] must be a (d_model, d_ff) pair; got {it!r}")
+    return items
+
+
+def _check_out_path(name, path):
+    """An output file path, checked before any work: not empty, not a directory, its directory exists."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a path (str or os.PathLike); got {type(path).__name__}")
+    if str(path) == "":
+        raise ValueError(f"{name} must not be empty")
+    p = Path(path)
+    if p.is_dir():
+        raise ValueError(f"{name} must be a file path; {str(p)!r} is a directory")
+    if not p.parent.is_dir():
+        raise ValueError(f"{name}'s directory {str(p.parent)!r} does not exist")
+    return p
+
+
 def run_benchmark(
     quick: bool = False,
     json_out=None,
@@ -739,23 +770,38 @@ def run_benchmark(
     """
     from .threads import kernel_threads
 
-    threads = check_int("threads", threads, min=1)
+    from .threads import MAX_THREADS
+
+    threads = check_int("threads", threads, min=1, max=MAX_THREADS)
     cfg = dict(QUICK if quick else FULL)
     cfg["clock"] = check_choice("clock", clock, ("cpu", "wall"))
     cfg["threads"] = threads
     if threads > 1 and clock == "cpu":
         raise ValueError("clock='cpu' measures one thread's CPU time; use clock='wall' with threads > 1")
     if sizes is not None:
-        cfg["sizes"] = tuple((check_int("d_model", a, min=1), check_int("d_ff", b, min=1)) for a, b in sizes)
+        cfg["sizes"] = tuple((check_int(f"sizes[{i}][0] (d_model)", a, min=1), check_int(f"sizes[{i}][1] (d_ff)", b, min=1))
+                             for i, (a, b) in enumerate(_pairs("sizes", sizes)))
     if batches is not None:
-        cfg["batches"] = tuple(check_int("batch", b, min=1) for b in batches)
+        cfg["batches"] = tuple(check_int(f"batches[{i}]", b, min=1) for i, b in enumerate(_items("batches", batches)))
     if densities is not None:
-        cfg["densities"] = tuple(check_real("density", d, lo=0.0, hi=1.0, lo_open=True) for d in densities)
+        cfg["densities"] = tuple(check_real(f"densities[{i}]", d, lo=0.0, hi=1.0, lo_open=True)
+                                 for i, d in enumerate(_items("densities", densities)))
     if repeats is not None:
         cfg["repeats"] = check_int("repeats", repeats, min=1)
         cfg["ffn_repeats"] = min(cfg["ffn_repeats"], cfg["repeats"]) if ffn_repeats is None else cfg["ffn_repeats"]
     if ffn_repeats is not None:
         cfg["ffn_repeats"] = check_int("ffn_repeats", ffn_repeats, min=1)
+    seed = check_int("seed", seed, min=0)
+    if json_out is not None:
+        json_out = _check_out_path("json_out", json_out)
+    # sizes refused up front: the float32 weights (W_in, W_out and W_out^T) and the largest batch of
+    # activations; then the work of every timed call (one kernel pass ~ batch x d_ff x d_model products)
+    bmax = max(cfg["batches"])
+    check_size_budget("sizes, batches", (cfg["sizes"], bmax), nbytes=max(16 * a * b + 16 * bmax * (a + b) for a, b in cfg["sizes"]),
+                      what="the weight matrices and one batch of activations")
+    per_repeat = sum(bmax * a * b for a, b in cfg["sizes"]) * len(cfg["batches"]) * len(cfg["densities"]) * 8
+    check_size_budget("repeats", cfg["repeats"], iterations=(cfg["repeats"] + cfg["ffn_repeats"]) * per_repeat,
+                      what="the timed kernel calls of the grid")
     log = print if verbose else (lambda *a, **k: None)
     rng = np.random.default_rng(seed)
     reference_mod = _load_reference() if reference else None

@@ -25,9 +25,9 @@ crossover; :meth:`CostModel.replace` gives a model with other constants for
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 
-from .._checks import check_int
+from .._checks import check_int, check_real
 
 __all__ = ["CostModel", "DEFAULT_COST_MODEL", "choose_down_path", "choose_up_path", "crossover_density"]
 
@@ -87,6 +87,17 @@ class CostModel:
     index_seconds: float = 1.0e-9
     margin: float = 0.15
 
+    def __post_init__(self):
+        for f in fields(self):
+            name = f.name
+            if name.endswith("_efficiency"):
+                v = check_real(name, getattr(self, name), lo=0.0, hi=1.0, lo_open=True)
+            elif name in ("margin", "index_seconds") or name.endswith("_half_batch"):
+                v = check_real(name, getattr(self, name), lo=0.0)
+            else:  # bandwidth and flop rates
+                v = check_real(name, getattr(self, name), lo=0.0, lo_open=True)
+            object.__setattr__(self, name, v)
+
     def replace(self, **changes) -> "CostModel":
         """A copy with some constants changed."""
         return replace(self, **changes)
@@ -96,6 +107,24 @@ class CostModel:
 
 
 DEFAULT_COST_MODEL = CostModel()
+
+
+def _check_plan(batch, nnz, n_union, width, width_name, d_model, itemsize, threads, model):
+    """Validate the planners' arguments (the sizes may be expected counts, so nnz and n_union are reals)."""
+    from .threads import MAX_THREADS
+
+    batch = check_int("batch", batch, min=1)
+    width = check_int(width_name, width, min=1)
+    d_model = check_int("d_model", d_model, min=1)
+    nnz = check_real("nnz", nnz, lo=0.0, hi=float(batch) * width)
+    n_union = check_real("n_union", n_union, lo=0.0, hi=float(width))
+    itemsize = check_int("itemsize", itemsize, min=1, max=16)
+    threads = check_int("threads", threads, min=1, max=MAX_THREADS)
+    if model is None:
+        model = DEFAULT_COST_MODEL
+    elif not isinstance(model, CostModel):
+        raise TypeError(f"model must be a CostModel or None; got {type(model).__name__}")
+    return batch, nnz, n_union, width, d_model, itemsize, threads, model
 
 
 def _times(batch, nnz, n_union, m, d_model, itemsize, threads, model: CostModel) -> dict:
@@ -159,7 +188,8 @@ def choose_down_path(batch, nnz, n_union, m, d_model, itemsize, *, threads=1, mo
     >>> choose_down_path(1, 1638, 1638, 16384, 4096, 4)[0]
     'rows'
     """
-    model = DEFAULT_COST_MODEL if model is None else model
+    batch, nnz, n_union, m, d_model, itemsize, threads, model = _check_plan(
+        batch, nnz, n_union, m, "m", d_model, itemsize, threads, model)
     t = _times(batch, nnz, n_union, m, d_model, itemsize, threads, model)
     if nnz == 0:
         return "rows", t
@@ -182,9 +212,8 @@ def crossover_density(batch, d_model, d_ff, itemsize=4, *, threads=1, model=None
     >>> 0.2 < crossover_density(64, 4096, 16384) < 1
     True
     """
-    batch = check_int("batch", batch, min=1)
-    d_model = check_int("d_model", d_model, min=1)
-    d_ff = check_int("d_ff", d_ff, min=1)
+    batch, _, _, d_ff, d_model, itemsize, threads, model = _check_plan(
+        batch, 0, 0, d_ff, "d_ff", d_model, itemsize, threads, model)
     for k in range(401):
         rho = 10 ** (-4 + k / 100)
         nnz = rho * batch * d_ff
@@ -225,7 +254,8 @@ def choose_up_path(batch, nnz, n_union, d_ff, d_model, itemsize, *, threads=1, m
     >>> choose_up_path(64, 64 * 5000, 16384, 16384, 4096, 4)[0]     # 30 % predicted, batch 64
     'dense'
     """
-    model = DEFAULT_COST_MODEL if model is None else model
+    batch, nnz, n_union, d_ff, d_model, itemsize, threads, model = _check_plan(
+        batch, nnz, n_union, d_ff, "d_ff", d_model, itemsize, threads, model)
     row_bytes = d_model * itemsize
     bw = model.bandwidth
     mem = n_union * row_bytes / (bw * model.union_efficiency)

@@ -18,7 +18,7 @@ import statistics
 
 import numpy as np
 
-from .._checks import check_choice, check_int, check_real
+from .._checks import check_choice, check_int, check_real, check_size_budget
 from ._reference import check_activations, check_threads, check_weight, get_activation
 from .threads import _STATE as _THREADS
 from .threads import run_split
@@ -175,6 +175,8 @@ def down_plan(h, d_model, *, threads=None) -> dict:
     from .plan import choose_down_path
 
     h = np.asarray(h)
+    if h.dtype not in (np.float32, np.float64):
+        raise TypeError(f"h must hold float32 or float64 activations (as the kernels take them); got dtype {h.dtype}")
     if h.ndim not in (1, 2) or h.size == 0:
         raise ValueError(f"h must be a non-empty 1-D or 2-D array; got shape {h.shape}")
     d_model = check_int("d_model", d_model, min=1)
@@ -276,7 +278,7 @@ def sparse_down(h, w_out_t, *, method="auto", threads=None, return_plan=False):
         return _NB.down_vec(h, w_out_t)
     w = check_weight("w_out_t", w_out_t)
     d_ff, d_model = w.shape
-    h = check_activations("h", h, w.dtype, d_ff, "d_ff")
+    h = check_activations("h", h, w.dtype, d_ff, "d_ff", "w_out_t")
     method = check_choice("method", method, ("auto", "rows", "union", "dense"))
     n = check_threads(threads)
     a = h.reshape(1, -1) if h.ndim == 1 else h
@@ -352,7 +354,7 @@ def sparse_up(x, w_in, active_idx, *, mask=None, threads=None):
     """
     w = check_weight("w_in", w_in)
     d_ff, d_model = w.shape
-    x = check_activations("x", x, w.dtype, d_model, "d_model")
+    x = check_activations("x", x, w.dtype, d_model, "d_model", "w_in")
     idx = _check_index("active_idx", active_idx, d_ff)
     n = check_threads(threads)
     x2 = x.reshape(1, -1) if x.ndim == 1 else x
@@ -502,7 +504,7 @@ def sparse_ffn(
     if wo.dtype != wi.dtype:
         raise TypeError(f"w_in and w_out_t must share one dtype; got {wi.dtype} and {wo.dtype}")
     dt = wi.dtype
-    x = check_activations("x", x, dt, d_model, "d_model")
+    x = check_activations("x", x, dt, d_model, "d_model", "w_in")
     if b_in is not None:
         if not isinstance(b_in, np.ndarray) or b_in.dtype != dt:
             raise TypeError(f"b_in must be None or an ndarray of dtype {dt}; got {getattr(b_in, 'dtype', type(b_in))}")
@@ -575,7 +577,10 @@ def sparse_ffn(
     if threshold is not None:
         a[np.abs(a) <= threshold] = 0
     if topk is not None and topk < a.shape[1]:
-        drop = np.argpartition(-np.abs(a), topk - 1, axis=1)[:, topk:]
+        # NaN ranks first (as the largest magnitude), so it propagates as it does through ffn_dense
+        key = -np.abs(a)
+        key[np.isnan(key)] = -np.inf
+        drop = np.argpartition(key, topk - 1, axis=1)[:, topk:]
         np.put_along_axis(a, drop, 0, axis=1)
     a = np.ascontiguousarray(a)
     y = np.zeros((x2.shape[0], d_model), dt)
@@ -619,9 +624,15 @@ def random_activations(batch, d_ff, density, *, dtype=np.float32, rng=None):
     if batch is not None:
         batch = check_int("batch", batch, min=1)
     density = check_real("density", density, lo=0.0, hi=1.0)
-    dt = np.dtype(dtype)
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as exc:
+        raise TypeError(f"dtype must be float32 or float64; got {dtype!r}") from exc
     if dt not in (np.float32, np.float64):
         raise TypeError(f"dtype must be float32 or float64; got {dt}")
+    # the mask, the float64 magnitudes and the output
+    check_size_budget("batch, d_ff", (batch, d_ff), nbytes=(1 if batch is None else batch) * d_ff * (1 + 8 + dt.itemsize),
+                      what="the activations")
     gen = as_generator(rng)
     shape = (1 if batch is None else batch, d_ff)
     mask = gen.random(shape) < density
