@@ -50,8 +50,8 @@ def test_analyze_a_checkpoint(tmp_path):
 
     path = tmp_path / "w.safetensors"
     save_file({"ffn.weight": np.random.default_rng(0).standard_normal((96, 24)).astype(np.float32)}, str(path))
-    records = rs.analyze(path, n_boot=0, rng=0)
-    assert [r["name"] for r in records] == ["ffn.weight"]
+    table = rs.analyze(path, n_boot=0, rng=0)  # a pandas DataFrame, one row per matrix
+    assert list(table["name"]) == ["ffn.weight"] and list(table["status"]) == ["ok"]
 
 
 def _main_sweep_script(store):

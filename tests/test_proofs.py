@@ -211,7 +211,7 @@ def test_mutated_library_formula_is_caught(monkeypatch, mutate):
 # rendering
 # -------------------------------------------------------------------------------------------
 def test_render_lists_every_derivation_with_its_verdict(tmp_path):
-    code = main(["--out", str(tmp_path), "--no-numeric", "--quiet"])
+    code = main(["--write", "--out", str(tmp_path), "--no-numeric", "--quiet"])
     assert code == 0  # nothing failed; the paper bounds are unverified, which is not a failure
     text = (tmp_path / "README.md").read_text(encoding="utf-8")
     for name in proofs.MODULES:
@@ -222,19 +222,19 @@ def test_render_lists_every_derivation_with_its_verdict(tmp_path):
         verdict = "✅ verified" if name != "paper_bounds" else "⚠️ unverified"
         assert f"**Verdict: {verdict}**" in section.split("<a id=")[0]
     assert "$$" in text  # LaTeX blocks
-    assert main(["--out", str(tmp_path), "--no-numeric", "--quiet", "--strict"]) == 1  # unverified -> 1
+    assert main(["--write", "--out", str(tmp_path), "--no-numeric", "--quiet", "--strict"]) == 1  # unverified -> 1
     assert main(["--only", "not_a_derivation"]) == 2  # usage error
 
 
 def test_render_with_numeric_subset(tmp_path):
-    assert main(["--out", str(tmp_path), "--only", "jsrelu", "layernorm", "--quiet"]) == 0
+    assert main(["--write", "--out", str(tmp_path), "--only", "jsrelu", "layernorm", "--quiet"]) == 0
     text = (tmp_path / "README.md").read_text(encoding="utf-8")
     assert "Numeric checks against the library" in text and "rmt_sparsity.nn.jsrelu" in text
 
 
 def test_failed_derivation_gives_exit_code_1(tmp_path, monkeypatch):
     _wrong_narayana(monkeypatch)
-    assert main(["--out", str(tmp_path), "--only", "mp_moments", "--quiet"]) == 1
+    assert main(["--write", "--out", str(tmp_path), "--only", "mp_moments", "--quiet"]) == 1
     assert "❌ FAILED" in (tmp_path / "README.md").read_text(encoding="utf-8")
 
 

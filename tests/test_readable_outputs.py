@@ -68,5 +68,7 @@ def test_analyze_out_is_0644(tmp_path):
     path = tmp_path / "w.safetensors"
     save_file({"layer.weight": np.random.default_rng(0).standard_normal((64, 16)).astype(np.float32)}, str(path))
     with _umask(0o022):
-        assert main(["analyze", str(path), "--n-boot", "0", "--out", str(tmp_path / "a.json")]) == 0
-    assert stat.S_IMODE((tmp_path / "a.json").stat().st_mode) == 0o644
+        assert main(["analyze", str(path), "--n-boot", "0", "--out", str(tmp_path / "analysis")]) == 0
+    modes = _modes(tmp_path / "analysis")
+    assert {"layers.csv", "layers.json", "report.html"} <= set(modes), modes
+    assert set(modes.values()) == {0o644}

@@ -13,8 +13,9 @@ sparse_down          down-projection reading only active rows of W_out^T (per-ro
 sparse_up            up-projection reading only selected rows of W_in (optionally a per-row mask)
 sparse_ffn           fused forward (threshold / top-k / statistical top-k / predictor)
 down_plan            which path sparse_down takes, and the cost model's estimates
-CostModel, DEFAULT_COST_MODEL, choose_down_path, choose_up_path, crossover_density
-                     the cost models behind ``method="auto"`` and the batched predicted up-projection
+CostModel            the cost model behind ``method="auto"`` and the batched predicted up-projection
+DEFAULT_COST_MODEL   the CostModel used when none is given
+choose_down_path, choose_up_path, crossover_density
 random_activations   random sparse activations with a fresh active set per call
 LowRankPredictor     low-rank active-set predictor (recall, precision)
 fit_predictor        fit one on sample inputs
