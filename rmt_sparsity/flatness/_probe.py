@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .._checks import check_choice, check_int
+from .._checks import check_choice, check_int, check_size_budget
 from ._common import _check_loss, _real
 
 __all__ = ["make_flatness_probe", "PROBE_MEASURES"]
@@ -73,6 +73,8 @@ def make_flatness_probe(
     probes = check_int("probes", probes, min=1)
     iters = check_int("iters", iters, min=1)
     samples = check_int("samples", samples, min=1)
+    check_size_budget("probes", probes, nbytes=16 * probes, what="one key and one value per probe")
+    check_size_budget("samples", samples, nbytes=16 * samples, what="one key and one value per sample")
     if "noise" in measures and sigma is None:
         raise ValueError("sigma is required when measures include 'noise'")
     if "sam" in measures and rho is None:
