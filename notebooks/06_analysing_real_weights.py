@@ -91,7 +91,7 @@ print(f"source: {source}; {len(weights)} arrays; QUICK = {QUICK}")
 # %% [markdown]
 # ## 1. The FFN key matrices $K = W_\mathrm{in}$ (d_ff × d_model)
 #
-# Spectral concentration (docs/design.md §3, §4.5) is $\lambda_{\max}/\lambda_{\min}$ of $KK^\top$ over the
+# Spectral concentration (docs/design.md §3, docs/science.md §5) is $\lambda_{\max}/\lambda_{\min}$ of $KK^\top$ over the
 # eigenvalues above $0.1\times$ the mean of *all* of them (`relative_to="mean_all"`, the paper code's
 # convention; for a 4d × d matrix this cut is 0.025 × the non-zero mean). For a Gaussian $4d\times d$
 # matrix it tends to $((1+\sqrt{1/4})/(1-\sqrt{1/4}))^2 = 9$ (singular-value ratio 3), and

@@ -304,21 +304,28 @@ def test_up_path_choice_on_clear_cut_cases():
 # ----------------------------------------------------------------------------- reference kernel (benchmarks/)
 
 
-@pytest.mark.parametrize("layout", ["rows", "cols"])
-def test_reference_union_rows_kernel(layout):
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_reference_union_rows_kernel(dtype):
     from benchmarks.reference_kernels import UnionRowsReference, union_rows
 
     rng = np.random.default_rng(11)
-    w_out = rng.standard_normal((40, 150)).astype(np.float32)
-    w_out_t = np.ascontiguousarray(w_out.T)
-    ref = UnionRowsReference(w_out_t, w_out, layout)
-    for batch, density in [(None, 0.1), (1, 0.0), (9, 0.1), (9, 1.0)]:
-        h = random_activations(batch, 150, density, rng=rng)
-        assert_sparse_matches_dense(ref(h), h, w_out_t)
-        assert_sparse_matches_dense(union_rows(h, w_out_t), h, w_out_t)
-    h = random_activations(6, 150, 0.2, rng=rng)
-    med = ref.pick_layout(h, repeats=1)
-    assert set(med) == {"rows", "cols"} and ref.layout in med
+    w_out_t = rng.standard_normal((150, 40)).astype(dtype)
+    ref = UnionRowsReference(w_out_t)
+    ref.warm_up()
+    for batch, density in [(None, 0.1), (None, 0.0), (1, 0.0), (9, 0.1), (9, 1.0), (64, 0.05)]:
+        h = random_activations(batch, 150, density, rng=rng).astype(dtype)
+        y = ref(h)
+        assert y.shape == h.shape[:-1] + (40,) and y.dtype == dtype
+        assert_sparse_matches_dense(y, h, w_out_t)
+        np.testing.assert_array_equal(union_rows(h, w_out_t), y)
+    # rows of h that are all zero give exact zeros; one active neuron gives its scaled row exactly
+    h = np.zeros((5, 150), dtype)
+    h[3, 7] = 2
+    y = ref(h)
+    np.testing.assert_array_equal(y[[0, 1, 2, 4]], 0)
+    np.testing.assert_array_equal(y[3], 2 * w_out_t[7])
+    with pytest.raises(ValueError, match="h must be"):
+        ref(h.astype(np.float16))
 
 
 # ----------------------------------------------------------------------------- the benchmark's interval

@@ -79,7 +79,8 @@ def test_bootstrap_is_reproducible():
         (np.arange(1.0, 6.0), {}, "at least k_min"),
         (-np.arange(1.0, 30.0), {}, ">= 0"),
         (np.arange(1.0, 30.0), {"xmin": 28.0}, "fewer than k_min"),
-        (np.arange(1.0, 30.0), {"tail_fraction": 0.0}, "tail_fraction"),
+        (np.arange(1.0, 30.0), {"truncation_level": 1.5}, "truncation_level"),
+        (np.arange(1.0, 30.0), {"truncation": "maybe"}, "truncation"),
     ],
 )
 def test_bad_input(bad, kwargs, match):

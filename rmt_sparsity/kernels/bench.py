@@ -17,9 +17,12 @@ B rows is ``u = 1 − (1 − ρ)^B``):
 * ``project``: :func:`~rmt_sparsity.kernels.sparse_down` on its batched path
   (``method="union"``; at batch 1 the plain call, i.e. the per-row kernel);
 * ``auto``: the plain call ``sparse_down(h, w_out_t)``, with the path it chose;
-* ``reference``: the "union rows" reference kernel (gather the union's rows,
-  one GEMM), transcribed independently in ``benchmarks/reference_kernels.py``
-  (source checkouts only; the column is skipped elsewhere).
+* ``reference``: the "union rows accumulate" reference kernel (a
+  compressed-sparse-column index of ``h``; each union row of ``W_out^T`` read
+  once and accumulated into every batch row where that neuron is active; at
+  batch 1, the active rows accumulated one at a time), a plain one-thread
+  Numba transcription in ``benchmarks/reference_kernels.py`` (source
+  checkouts only; the column is skipped elsewhere).
 
 Rules: the calls of one repeat use the same activations and run back to back
 in an order rotated from repeat to repeat, so drifts in machine load hit all
@@ -289,7 +292,9 @@ def _down_grid(d_model, d_ff, cfg, rng, roof, reference_mod, out_rows, log):
             f"peak GEMM {roof['peak_GFlops']:.1f} GFlop/s ({roof['peak_probe']})"
         )
     bw, peak = roof["bandwidth_GBps"] * 1e9, roof["peak_GFlops"] * 1e9
-    ref = reference_mod.UnionRowsReference(w_out_t, w_out) if reference_mod is not None else None
+    ref = reference_mod.UnionRowsReference(w_out_t) if reference_mod is not None else None
+    if ref is not None:
+        ref.warm_up()  # compile outside the timings
     layouts = {}
     for B in cfg["batches"]:
         h0 = random_activations(None if B == 1 else B, d_ff, 0.1, rng=rng)
@@ -304,17 +309,13 @@ def _down_grid(d_model, d_ff, cfg, rng, roof, reference_mod, out_rows, log):
         layout, pilot = _pick_fastest({k: (lambda f=f: f(h0)) for k, f in dense_cands.items()}, ci)
         dense_fn = dense_cands[layout]
         layouts[B] = (layout, dense_fn)
-        ref_note = ""
-        if ref is not None:
-            ref.pick_layout(h0, clock=time.thread_time if ci else time.perf_counter)
-            ref_note = f"; reference layout {ref.layout!r}"
         proj_method = "auto" if B == 1 else "union"
         sparse_down(h0, w_out_t, method=proj_method)  # compile / load from cache
         sparse_down(h0, w_out_t)
         cross = crossover_density(B, d_model, d_ff, item, threads=cfg["threads"])
         log(
             f"  {d_model} x {d_ff}, batch {B}: dense layout {layout!r} "
-            f"({', '.join(f'{k}: {v * 1e3:.1f} ms' for k, v in pilot.items())}){ref_note}; "
+            f"({', '.join(f'{k}: {v * 1e3:.1f} ms' for k, v in pilot.items())}); "
             f"model crossover to dense at rho = {cross:.3f}; load {_loadavg()}"
         )
         for rho in cfg["densities"]:
@@ -386,7 +387,6 @@ def _down_grid(d_model, d_ff, cfg, rng, roof, reference_mod, out_rows, log):
                 "dense_peak_fraction": 2.0 * B * d_ff * d_model / t_dense / peak,
                 "sparse_peak_fraction": 2.0 * nnz * d_model / t_proj / peak,
                 "dense_layout": layout,
-                "reference_layout": ref.layout if ref is not None else None,
                 "model_crossover": cross,
                 "repeats": cfg["repeats"],
             }
@@ -923,7 +923,7 @@ def main(argv=None) -> int:
     p.add_argument("--no-ffn", dest="ffn", action="store_false", help="skip the whole-FFN grid")
     p.add_argument("--no-reference", dest="reference", action="store_false", help="skip the reference kernel")
     p.add_argument("--no-first-result", dest="first_result", action="store_false", help="skip the fresh-process timing")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of the random weights and active sets (default 0)")
     p.add_argument("--quiet", action="store_true", help="print only the check's outcome")
     args = p.parse_args(argv)
     clock = args.clock or ("cpu" if args.threads == 1 else "wall")

@@ -1,6 +1,6 @@
 r"""The Marchenko–Pastur law, accurate to a few ulps up to both edges.
 
-Convention (docs/design.md §3, §4.1): ``W`` is a :math:`p\times n` matrix with iid
+Convention (docs/design.md §3, docs/science.md §1): ``W`` is a :math:`p\times n` matrix with iid
 entries of mean 0 and variance :math:`\sigma^2` (``scale``), ``ratio``
 :math:`c = p/n`, and the spectrum is that of :math:`S = WW^\top/n`. As
 :math:`p, n\to\infty` with :math:`p/n\to c` the empirical spectral distribution

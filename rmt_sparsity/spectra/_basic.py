@@ -7,6 +7,8 @@ Conventions (docs/design.md §3): ``W`` is stored (out, in) = :math:`p\times n`;
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import scipy.linalg
 
@@ -42,6 +44,44 @@ def as_weight_matrix(W, name: str = "W") -> np.ndarray:
     if bad:
         raise ValueError(f"{name} must be finite; found {bad} non-finite entries (NaN or inf) in shape {arr.shape}")
     return arr
+
+
+def unit_rms(W, *, copy: bool = True) -> tuple[np.ndarray, float]:
+    r"""``W`` rescaled to unit root-mean-square entry, and that rms: :math:`W = \mathrm{rms}\cdot\tilde W`.
+
+    .. math::
+
+        \mathrm{rms}(W) = \frac{\|W\|_F}{\sqrt{pn}},\qquad \tilde W = W/\mathrm{rms}(W),
+
+    computed as :math:`m\,\|W/m\|_F/\sqrt{pn}` with :math:`m = \max|W_{ij}|`, so
+    that neither the squares of tiny entries underflow nor those of huge ones
+    overflow: a matrix scaled by 1e-300 or 1e+300 has the same :math:`\tilde W`.
+    Scale-free quantities (eigenvalue ratios, stable rank, spike p-values, tail
+    exponents) are computed on :math:`\tilde W`; eigenvalues of
+    :math:`WW^\top/n` are those of :math:`\tilde W\tilde W^\top/n` times :math:`\mathrm{rms}^2`.
+
+    Parameters
+    ----------
+    W : numpy.ndarray, float64, 2-D, finite, not all zero
+    copy : bool
+        False rescales ``W`` in place.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rmt_sparsity.spectra._basic import unit_rms
+    >>> Wn, rms = unit_rms(np.array([[3e-300, 0.0], [0.0, 4e-300]]))
+    >>> Wn.round(4).tolist(), float(np.mean(Wn**2)), rms      # rms = 5e-300 / 2
+    ([[1.2, 0.0], [0.0, 1.6]], 1.0, 2.5e-300)
+    """
+    amax = float(np.max(np.abs(W)))
+    if not amax > 0:
+        raise ValueError(f"W is the zero matrix (shape {W.shape}): its spectrum is empty")
+    W = np.multiply(W, 1.0 / amax, out=None if copy else W) if amax >= 1e-300 else np.divide(W, amax, out=None if copy else W)
+    fro = float(np.linalg.norm(W.ravel()))
+    root = math.sqrt(W.shape[0] * W.shape[1])
+    W *= root / fro
+    return W, amax * fro / root
 
 
 def gram_eigenvalues(W, *, method: str = "auto") -> np.ndarray:
@@ -87,6 +127,11 @@ def gram_eigenvalues(W, *, method: str = "auto") -> np.ndarray:
     """
     W = as_weight_matrix(W)
     check_choice("method", method, ("auto", "gram", "svd"))
+    return _gram_eigenvalues(W, method)
+
+
+def _gram_eigenvalues(W, method):
+    """gram_eigenvalues after validation (``W`` float64, finite, 2-D)."""
     p, n = W.shape
     m = min(p, n)
     if method == "svd":

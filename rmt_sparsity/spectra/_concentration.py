@@ -10,6 +10,7 @@ those of :math:`KK^\top/n` (n = number of columns, docs/design.md §3).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -262,6 +263,12 @@ class ConcentrationTest:
         return d
 
 
+@functools.lru_cache(maxsize=1)
+def _leggauss256():
+    """256-point Gauss-Legendre nodes and weights (computed once: leggauss solves a 256 x 256 eigenproblem)."""
+    return np.polynomial.legendre.leggauss(256)
+
+
 class _AnalyticRatioLaw:
     r"""CDF of :math:`R = \lambda_{\max}/\lambda_{\min}` for independent extremes (docs/science.md §2).
 
@@ -277,7 +284,7 @@ class _AnalyticRatioLaw:
         self.tw = TracyWidom(1)
         self.mu, self.s = soft_edge_params(p, n, 1, "max")
         self.kind, self.n = kind, n
-        x, w = np.polynomial.legendre.leggauss(256)
+        x, w = _leggauss256()
         u, self.w = 0.5 * (x + 1.0), 0.5 * w
         if kind == "soft":
             mu_m, s_m = soft_edge_params(p, n, 1, "min")
@@ -428,10 +435,31 @@ def concentration_vs_random(
     return _concentration_test(obs, level, zero_tol, relative_to, alternative, n_mc, rng)
 
 
-def _concentration_test(obs, level, zero_tol, relative_to, alternative, n_mc, rng) -> ConcentrationTest:
-    from ..laws import MarchenkoPastur, TracyWidom, min_edge_method, soft_edge_params
+class _NullRatio:
+    """The null law of the eigenvalue ratio for one (shape, cut, level): its band and its p-values.
 
-    p, n = obs.shape
+    Built once per shape by :func:`_null_ratio` and reusable for every matrix of that shape
+    (``analyze`` caches it): the analytic law when an edge law applies, else ``n_mc`` sorted
+    Monte-Carlo ratios.
+    """
+
+    def __init__(self, method, band, median, draws, details, law=None, ratios=None):
+        self.method, self.band, self.median, self.draws, self.details = method, band, median, draws, details
+        self.law, self.ratios = law, ratios
+
+    def tails(self, r) -> tuple[float, float]:
+        """(P(R <= r), P(R >= r)) under the null; Monte Carlo: (1 + #)/(1 + n_mc) each."""
+        if self.law is not None:
+            c = self.law.cdf(r)
+            return c, 1.0 - c
+        n_le = int(np.searchsorted(self.ratios, r, side="right"))
+        n_ge = self.ratios.size - int(np.searchsorted(self.ratios, r, side="left"))
+        return (1.0 + n_le) / (self.draws + 1.0), (1.0 + n_ge) / (self.draws + 1.0)
+
+
+def _null_ratio(p, n, zero_tol, relative_to, level, n_mc, rng) -> _NullRatio:
+    from ..laws import TracyWidom, min_edge_method, soft_edge_params
+
     m = min(p, n)
     # null cut in units of WW^T/n with sigma^2 = 1: mean_all = 1, mean_nonzero = p/m
     thr_null = zero_tol * (1.0 if relative_to == "mean_all" else p / m)
@@ -450,34 +478,35 @@ def _concentration_test(obs, level, zero_tol, relative_to, alternative, n_mc, rn
     if kind is not None:
         law = _AnalyticRatioLaw(p, n, kind)  # the law of laws.edge_band(p, n, which="ratio")
         band = (law.ppf(alpha / 2.0), law.ppf(1.0 - alpha / 2.0))
-        median = law.ppf(0.5)
-        c = law.cdf(obs.ratio)
-        pv = _p_value(c, 1.0 - c, alternative)
-        method = "tw_convolution" if kind == "soft" else "tw_convolution_hard_edge"
-        draws = 0
         details["law"] = "TW1 (Johnstone) max" + (" / reflected TW1 (Ma) min" if kind == "soft" else " / Edelman hard-edge min")
-    else:
-        gen = as_generator(rng)
-        ratios = _mc_null_ratios(p, n, zero_tol, relative_to, n_mc, gen)
-        band = tuple(float(q) for q in np.quantile(ratios, [alpha / 2, 1 - alpha / 2]))
-        median = float(np.median(ratios))
-        upper = (1.0 + np.count_nonzero(ratios >= obs.ratio)) / (n_mc + 1.0)
-        lower = (1.0 + np.count_nonzero(ratios <= obs.ratio)) / (n_mc + 1.0)
-        pv = _p_value(lower, upper, alternative)
-        method = "monte_carlo"
-        draws = n_mc
-        details["mc_sampler"] = "Dumitriu-Edelman tridiagonal, Sturm count + stebz bisection"
-    band = (float(band[0]), float(band[1]))
+        method = "tw_convolution" if kind == "soft" else "tw_convolution_hard_edge"
+        return _NullRatio(method, (float(band[0]), float(band[1])), float(law.ppf(0.5)), 0, details, law=law)
+    gen = as_generator(rng)
+    ratios = np.sort(_mc_null_ratios(p, n, zero_tol, relative_to, n_mc, gen))
+    band = tuple(float(q) for q in np.quantile(ratios, [alpha / 2, 1 - alpha / 2]))
+    details["mc_sampler"] = "Dumitriu-Edelman tridiagonal, Sturm count + stebz bisection"
+    return _NullRatio("monte_carlo", band, float(np.median(ratios)), n_mc, details, ratios=ratios)
+
+
+def _concentration_test(obs, level, zero_tol, relative_to, alternative, n_mc, rng, null=None) -> ConcentrationTest:
+    """The test of ``obs`` against ``null`` (built here from ``rng`` when None)."""
+    from ..laws import MarchenkoPastur
+
+    p, n = obs.shape
+    if null is None:
+        null = _null_ratio(p, n, zero_tol, relative_to, level, n_mc, rng)
+    lower, upper = null.tails(obs.ratio)
+    band = null.band
     return ConcentrationTest(
         observed=obs,
         band=band,
         sv_band=(math.sqrt(band[0]), math.sqrt(band[1])),
-        median=float(median),
-        p_value=float(pv),
+        median=null.median,
+        p_value=float(_p_value(lower, upper, alternative)),
         alternative=alternative,
-        method=method,
-        n_mc=draws,
+        method=null.method,
+        n_mc=null.draws,
         limit=MarchenkoPastur(min(p, n) / max(p, n)).extreme_ratio(),
         level=level,
-        details=details,
+        details=dict(null.details),
     )

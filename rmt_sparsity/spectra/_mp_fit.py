@@ -140,9 +140,7 @@ def _mp_resolvent_moments(w, c, nodes=2000):
     integrand, so the midpoint rule converges geometrically (rate set by the distance of
     w from b); the atom 1 − 1/c at 0 (c > 1) is added exactly.
     """
-    from ..laws import MarchenkoPastur
-
-    a, b = MarchenkoPastur(c).edges
+    a, b = (1.0 - math.sqrt(c)) ** 2, (1.0 + math.sqrt(c)) ** 2  # MP(c, 1) edges (docs/science.md §1)
     mid, half = 0.5 * (a + b), 0.5 * (b - a)
     th = (np.arange(nodes) + 0.5) * (math.pi / nodes)
     x = mid + half * np.cos(th)
@@ -372,20 +370,24 @@ def fit_mp(data, *, n=None, alpha=0.05, level=0.95, max_spikes=None) -> MPFit:
     return _fit_mp(arr, n, alpha, level, max_spikes, None)
 
 
-def _fit_mp(arr, n, alpha, level, max_spikes, lam):
-    """fit_mp after argument checks; ``lam`` = precomputed gram eigenvalues of a 2-D ``arr`` (or None)."""
+def _fit_mp(arr, n, alpha, level, max_spikes, lam, moments=None):
+    """fit_mp after argument checks; ``lam`` = precomputed gram eigenvalues of a 2-D ``arr`` (or None);
+    ``moments`` = precomputed (trace of WW^T/n, mean of W^2, variance of W^2) of a validated float64 ``arr``."""
     if arr.ndim == 2:
-        W = as_weight_matrix(arr, "data")
+        W = as_weight_matrix(arr, "data") if moments is None else arr
         p, n_cols = W.shape
         if n is not None and check_int("n", n, min=1) != n_cols:
             raise ValueError(f"n={n} contradicts the matrix shape {W.shape} (n is its number of columns)")
         n = n_cols
         if lam is None:
             lam = gram_eigenvalues(W)
-        total = float(np.sum(W * W)) / n
+        if moments is None:
+            W2 = W * W
+            total, mean_sq, var_w2 = float(np.sum(W2)) / n, float(np.mean(W2)), float(np.var(W2))
+            del W2
+        else:
+            total, mean_sq, var_w2 = moments
         ratio_source = "shape"
-        mean_sq = float(np.mean(W * W))
-        var_w2 = float(np.var(W * W))
         kurt_known = True
     else:
         if arr.dtype.kind == "c":

@@ -23,12 +23,16 @@ import numbers
 from typing import NamedTuple
 
 import numpy as np
-from hypothesis import strategies as st
-from hypothesis.errors import InvalidArgument
-from hypothesis.strategies import SearchStrategy
 
-from .._checks import check_array, check_int, check_real, check_size_budget
-from .._rng import as_generator
+from .._optional import require
+
+require("hypothesis", extra="testing", feature="rmt_sparsity.testing.strategies")
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.errors import InvalidArgument  # noqa: E402
+from hypothesis.strategies import SearchStrategy  # noqa: E402
+
+from .._checks import check_array, check_int, check_real, check_size_budget  # noqa: E402
+from .._rng import as_generator  # noqa: E402
 
 __all__ = [
     "seeds",
