@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .spec import Spec
-from .values import Arg, Array, Call, Choice, Fixed, Int, Mapping, Obj, Path, Real, Rng, Seq, lazy
+from .values import Arg, Array, Call, Choice, Fixed, Int, Mapping, Obj, Path, Real, Rng, Seq, Text, lazy
 
 POS = Real(lo=0.0, lo_open=True)
 NONNEG = Real(lo=0.0)
@@ -48,9 +48,21 @@ SPECTRA = [
                                     "level": Arg(0.95, PROB), "n_mc": Arg(20, SIZE), "n_boot": Arg(0, Int(min=0)),
                                     "rng": Arg(0, Rng())}, cost="heavy"),
     Spec("spectra.load_weights", {"path": Arg(lazy(_safetensors_path), Path())}),
+    *[Spec(f"spectra.{c}", exempt=why) for c, why in (("Checkpoint", "handle built by open_checkpoint"),
+                                                      ("CheckpointError", "exception class"),
+                                                      ("TensorInfo", "header record built by open_checkpoint"),
+                                                      ("MatrixPart", "record built by classify_tensor"))],
+    Spec("spectra.open_checkpoint", {"source": Arg(lazy(_safetensors_path), Path())}),
+    Spec("spectra.Checkpoint.read", {"name": Arg("a.weight", Choice(bogus=("nope", "")))},
+         target=lambda: __import__("rmt_sparsity.spectra", fromlist=["x"]).open_checkpoint(_safetensors_path()).read),
+    # the role comes from the name alone (unknown names are "other"); the shape's size is never allocated
+    Spec("spectra.classify_tensor", {"name": Arg("model.layers.3.mlp.gate_proj.weight", Text()),
+                                     "shape": Arg((12, 8), Seq(ints=True, lo=0, lenient=("huge",)))}),
+    Spec("spectra.dtype_code", {"dtype": Arg(np.float16, Choice(bogus=("bogus",), wrong=(1.5, ["a"])))}),
     Spec("spectra.fit_power_law", {"eigenvalues": Arg(lazy(lambda: np.sort(_g((200,)) ** 2) + 0.01), Array(ndim=1)),
                                    "xmin": Arg(None, Real(lo=0.0, lo_open=True, none_ok=True)),
-                                   "k_min": Arg(10, Int(min=2)), "tail_fraction": Arg(0.5, Real(lo=0.0, hi=1.0, lo_open=True)),
+                                   "k_min": Arg(10, Int(min=2)), "truncation": Arg("auto", Choice()),
+                                   "truncation_level": Arg(0.05, PROB),
                                    "n_boot": Arg(0, Int(min=0)), "level": Arg(0.95, PROB), "rng": Arg(0, Rng())}),
     Spec("spectra.bbp_outlier", {"theta": Arg(4.0, NONNEG), "p": Arg(400, CLOSED_SIZE), "n": Arg(400, CLOSED_SIZE),
                                  "scale": Arg(1.0, POS)}),
