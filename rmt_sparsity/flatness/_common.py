@@ -46,7 +46,12 @@ def _check_params(params):
     if not leaves:
         raise ValueError("params must be a non-empty pytree of floating-point arrays; got no leaves")
     for i, leaf in enumerate(leaves):
-        dt = jnp.result_type(leaf)
+        try:
+            dt = jnp.result_type(leaf)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(
+                f"params must be a pytree of floating-point arrays; leaf {i} is a {type(leaf).__name__}"
+            ) from exc
         if not jnp.issubdtype(dt, jnp.floating):
             raise TypeError(
                 f"params must hold real floating-point arrays; leaf {i} has dtype {dt} "

@@ -16,7 +16,7 @@ import math
 import jax
 import jax.numpy as jnp
 
-from .._checks import check_choice, check_int, check_key
+from .._checks import check_array, check_choice, check_int, check_key, check_size_budget
 from .._stats import mean_se
 from ._common import (
     _check_loss,
@@ -218,11 +218,14 @@ def hutchinson_trace(loss, params, batch, *, key, probes=100, tol=None, block=10
     (6.0, 0.0, 8)
     """
     _check_loss(loss)
-    _check_params(params)
+    n = _check_params(params)
     check_key("key", key)
     probes = check_int("probes", probes, min=1)
+    check_size_budget("probes", probes, nbytes=16 * probes, iterations=probes * n,
+                      what="one key, one Hessian-vector product and one value per probe")
     method = check_choice("method", method, ("hvp", "forward", "taylor"))
     chunk = check_int("chunk", chunk, min=1)
+    block = check_int("block", block, min=2)  # checked even when unused (tol None): a bad setting is not carried
     if tol is None:
         keys = _probe_keys(key, 0, probes)
         chunk = min(chunk, probes)
@@ -230,7 +233,6 @@ def hutchinson_trace(loss, params, batch, *, key, probes=100, tol=None, block=10
                                                                     method=method)
     else:
         tol = _real("tol", tol, lo=0.0, lo_open=True)
-        block = check_int("block", block, min=2)
         if probes < 2:
             raise ValueError(f"probes must be an integer >= 2 when tol is given (a standard error needs 2); got {probes}")
         parts = []
@@ -649,13 +651,14 @@ def slq_density(loss, params, batch, *, key, iters=50, runs=4, width=None, grid=
     iters = check_int("iters", iters, min=1, max=n)
     runs = check_int("runs", runs, min=1)
     num = check_int("num", num, min=2)
+    check_size_budget("runs", runs, nbytes=8 * runs * iters * n, iterations=runs * iters * n,
+                      what="runs x iters Lanczos vectors of n entries")
     if width is not None:
         width = _real("width", width, lo=0.0, lo_open=True)
     if grid is not None:
-        grid = jnp.asarray(grid)
-        if grid.ndim != 1 or grid.shape[0] < 1:
-            raise ValueError(f"grid must be a non-empty 1-D array; got shape {grid.shape}")
-        _raise_if_nonfinite("grid", grid)
+        grid = jnp.asarray(check_array("grid", grid, ndim=1))
+    else:
+        check_size_budget("num", num, nbytes=8 * num * runs * iters, what="the density grid against every Ritz node")
     res = _slq_jit(params, batch, key, width, grid, loss=loss, runs=runs, iters=iters, num=num)
     _raise_if_nonfinite("loss(params, batch)", res.loss)
     _raise_if_nonfinite("an SLQ Ritz value", res.nodes)

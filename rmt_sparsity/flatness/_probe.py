@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .._checks import check_choice, check_int
+from .._checks import check_choice, check_int, check_size_budget
 from ._common import _check_loss, _real
 
 __all__ = ["make_flatness_probe", "PROBE_MEASURES"]
@@ -63,6 +63,8 @@ def make_flatness_probe(
     """
     _check_loss(loss)
     every = check_int("every", every, min=1)
+    if isinstance(measures, str) or not hasattr(measures, "__iter__"):
+        raise TypeError(f"measures must be a sequence of measure names; got {type(measures).__name__}")
     measures = tuple(measures)
     if not measures:
         raise ValueError("measures must name at least one of " + ", ".join(map(repr, PROBE_MEASURES)))
@@ -71,13 +73,15 @@ def make_flatness_probe(
     probes = check_int("probes", probes, min=1)
     iters = check_int("iters", iters, min=1)
     samples = check_int("samples", samples, min=1)
-    if "noise" in measures:
-        if sigma is None:
-            raise ValueError("sigma is required when measures include 'noise'")
+    check_size_budget("probes", probes, nbytes=16 * probes, what="one key and one value per probe")
+    check_size_budget("samples", samples, nbytes=16 * samples, what="one key and one value per sample")
+    if "noise" in measures and sigma is None:
+        raise ValueError("sigma is required when measures include 'noise'")
+    if "sam" in measures and rho is None:
+        raise ValueError("rho is required when measures include 'sam'")
+    if sigma is not None:  # checked even when unused, so a bad setting is not carried silently
         sigma = _real("sigma", sigma, lo=0.0)
-    if "sam" in measures:
-        if rho is None:
-            raise ValueError("rho is required when measures include 'sam'")
+    if rho is not None:
         rho = _real("rho", rho, lo=0.0)
 
     def probe(step, params, batch, *, key):

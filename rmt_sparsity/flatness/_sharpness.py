@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
-from .._checks import check_int, check_key
+from .._checks import check_int, check_key, check_size_budget
 from ._common import (
     _check_loss,
     _check_params,
@@ -214,10 +214,12 @@ def noise_sharpness(
     1.0
     """
     _check_loss(loss)
-    _check_params(params)
+    n = _check_params(params)
     check_key("key", key)
     sigma = _real("sigma", sigma, lo=0.0)
     samples = check_int("samples", samples, min=1)
+    check_size_budget("samples", samples, nbytes=16 * samples, iterations=samples * n,
+                      what="one key, one perturbed loss and one value per sample")
     chunk = min(check_int("chunk", chunk, min=1), samples)
     res = _noise_jit(params, batch, key, sigma, loss=loss, samples=samples, relative=bool(relative),
                      antithetic=bool(antithetic), chunk=chunk, hessian_term=bool(hessian_term))

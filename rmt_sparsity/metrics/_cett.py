@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._checks import check_int, check_real
+from .._checks import check_int, check_real, check_size_budget
 from ._validate import as_pair
 
 __all__ = [
@@ -257,6 +257,7 @@ def threshold_for_cett(activations, w_out, target, *, n_grid: int = DEFAULT_CETT
     a, w = as_pair(activations, w_out)
     target = check_real("target", target, lo=0.0)
     n_grid = check_int("n_grid", n_grid, min=2)
+    check_size_budget("n_grid", n_grid, nbytes=8 * n_grid, what="the float64 threshold grid")
     scores = _scores(a, w)
     dense, keep = _dense_norm(a, w)
     grid = _grid(scores, n_grid)
@@ -421,6 +422,8 @@ def ppl_p_sparsity(
     cett_max = check_real("cett_max", cett_max, lo=0.0, lo_open=True)
     tol = check_real("tol", tol, lo=0.0, lo_open=True)
     n_grid = check_int("n_grid", n_grid, min=2)
+    check_size_budget("n_grid", n_grid, nbytes=8 * n_grid * max(len(layers), 1) if isinstance(layers, Sequence) else 0,
+                      what="the float64 threshold grids, one per layer")
     if isinstance(layers, (str, bytes)) or not isinstance(layers, Sequence) or len(layers) == 0:
         raise TypeError("layers must be a non-empty sequence of (activations, w_out) pairs")
     prepared = []

@@ -340,6 +340,8 @@ def nm_pruning_curve(weights, evaluate: Callable, patterns=((2, 4), (1, 4))) -> 
     """
     if not callable(evaluate):
         raise TypeError(f"evaluate must be callable; got {type(evaluate).__name__}")
+    if isinstance(patterns, (str, bytes, Mapping)) or not hasattr(patterns, "__iter__"):
+        raise TypeError(f"patterns must be a non-empty sequence of (n, m) pairs; got {type(patterns).__name__}")
     pats = [_check_nm(*p) if isinstance(p, (tuple, list)) and len(p) == 2 else None for p in patterns]
     if not pats or any(p is None for p in pats):
         raise ValueError(f"patterns must be a non-empty sequence of (n, m) pairs; got {patterns!r}")

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._checks import check_array, check_choice, check_probability
+from .._checks import check_array, check_choice, check_probability, check_real
 
 __all__ = [
     "sparsing_law_relu",
@@ -43,6 +43,7 @@ def sparsing_law_relu(D, alpha, b, c, a0):
 
     The activation ratio decreases (for :math:`c, \alpha > 0`) towards its limit
     :math:`A_0` as the amount of training data :math:`D` grows (arXiv:2411.02335).
+    ``D`` is a non-empty, finite array with entries :math:`\ge 0`; the parameters are finite reals.
 
     Examples
     --------
@@ -50,15 +51,16 @@ def sparsing_law_relu(D, alpha, b, c, a0):
     >>> round(float(sparsing_law_relu(1.0, 0.101, -0.0151, 3.20, 0.0614)), 6)   # exp(-3.2151) + 0.0614
     0.101551
     """
-    D = np.asarray(D, dtype=np.float64)
-    return np.exp(-c * D**alpha + b) + a0
+    D = _check_law_args(D, alpha=alpha, b=b, c=c, a0=a0)
+    return _relu(D, alpha, b, c, a0)
 
 
 def sparsing_law_silu(D, alpha, c, a0):
     r"""SiLU sparsing law :math:`A(D) = A_0 - c D^{-\alpha}`.
 
     The activation ratio increases (for :math:`c, \alpha > 0`) towards
-    :math:`A_0` (arXiv:2411.02335).
+    :math:`A_0` (arXiv:2411.02335). ``D`` is a non-empty, finite array with
+    entries :math:`\ge 0`; the parameters are finite reals.
 
     Examples
     --------
@@ -66,14 +68,32 @@ def sparsing_law_silu(D, alpha, c, a0):
     >>> float(sparsing_law_silu(4.0, 0.5, 0.1, 0.4))   # 0.4 - 0.1 / 2
     0.35
     """
-    D = np.asarray(D, dtype=np.float64)
+    D = _check_law_args(D, alpha=alpha, c=c, a0=a0)
+    return _silu(D, alpha, c, a0)
+
+
+def _check_law_args(D, **params):
+    """Finite real parameters; ``D`` a finite, non-negative real array (training amount)."""
+    for name, value in params.items():
+        check_real(name, value)
+    D = check_array("D", D).astype(np.float64, copy=False)
+    if np.any(D < 0):
+        raise ValueError(f"D must be >= 0 (an amount of training data); got min(D) = {D.min()!r}")
+    return D
+
+
+def _relu(D, alpha, b, c, a0):
+    return np.exp(-c * D**alpha + b) + a0
+
+
+def _silu(D, alpha, c, a0):
     return a0 - c * D ** (-alpha)
 
 
-def _model(form, D, theta):
+def _model(form, D, theta):  # unchecked: called on every step of the fit
     if form == "relu":
-        return sparsing_law_relu(D, *theta)
-    return sparsing_law_silu(D, *theta)
+        return _relu(D, *theta)
+    return _silu(D, *theta)
 
 
 def _jac(form, D, theta):

@@ -127,7 +127,8 @@ def kept_fraction(y, *, axis=-1) -> np.ndarray:
     r"""Fraction of non-zero entries along ``axis``: :math:`\#\{i : y_i \ne 0\}/d`.
 
     Use on the output of :func:`statistical_topk` (kept = strictly above the
-    threshold) or :func:`exact_topk`.
+    threshold) or :func:`exact_topk`. ``axis`` is an axis of ``y`` (negative
+    counts from the end) or ``None`` for the fraction over every entry.
 
     Examples
     --------
@@ -136,4 +137,6 @@ def kept_fraction(y, *, axis=-1) -> np.ndarray:
     array([0.5])
     """
     a = as_activations("y", y)
+    if axis is not None:
+        axis = check_int("axis", axis, min=-a.ndim, max=a.ndim - 1)
     return np.mean(a != 0, axis=axis)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .spec import Spec
-from .values import Arg, Array, Call, Choice, Fixed, Int, Mapping, Obj, Path, Real, Rng, Seq, lazy
+from .values import Arg, Array, Call, Choice, Fixed, Int, Mapping, Obj, Path, Real, Rng, Seq, Text, lazy
 
 POS = Real(lo=0.0, lo_open=True)
 NONNEG = Real(lo=0.0)
@@ -48,9 +48,21 @@ SPECTRA = [
                                     "level": Arg(0.95, PROB), "n_mc": Arg(20, SIZE), "n_boot": Arg(0, Int(min=0)),
                                     "rng": Arg(0, Rng())}, cost="heavy"),
     Spec("spectra.load_weights", {"path": Arg(lazy(_safetensors_path), Path())}),
+    *[Spec(f"spectra.{c}", exempt=why) for c, why in (("Checkpoint", "handle built by open_checkpoint"),
+                                                      ("CheckpointError", "exception class"),
+                                                      ("TensorInfo", "header record built by open_checkpoint"),
+                                                      ("MatrixPart", "record built by classify_tensor"))],
+    Spec("spectra.open_checkpoint", {"source": Arg(lazy(_safetensors_path), Path())}),
+    Spec("spectra.Checkpoint.read", {"name": Arg("a.weight", Choice(bogus=("nope", "")))},
+         target=lambda: __import__("rmt_sparsity.spectra", fromlist=["x"]).open_checkpoint(_safetensors_path()).read),
+    # the role comes from the name alone (unknown names are "other"); the shape's size is never allocated
+    Spec("spectra.classify_tensor", {"name": Arg("model.layers.3.mlp.gate_proj.weight", Text()),
+                                     "shape": Arg((12, 8), Seq(ints=True, lo=0, lenient=("huge",)))}),
+    Spec("spectra.dtype_code", {"dtype": Arg(np.float16, Choice(bogus=("bogus",), wrong=(1.5, ["a"])))}),
     Spec("spectra.fit_power_law", {"eigenvalues": Arg(lazy(lambda: np.sort(_g((200,)) ** 2) + 0.01), Array(ndim=1)),
                                    "xmin": Arg(None, Real(lo=0.0, lo_open=True, none_ok=True)),
-                                   "k_min": Arg(10, Int(min=2)), "tail_fraction": Arg(0.5, Real(lo=0.0, hi=1.0, lo_open=True)),
+                                   "k_min": Arg(10, Int(min=2)), "truncation": Arg("auto", Choice()),
+                                   "truncation_level": Arg(0.05, PROB),
                                    "n_boot": Arg(0, Int(min=0)), "level": Arg(0.95, PROB), "rng": Arg(0, Rng())}),
     Spec("spectra.bbp_outlier", {"theta": Arg(4.0, NONNEG), "p": Arg(400, CLOSED_SIZE), "n": Arg(400, CLOSED_SIZE),
                                  "scale": Arg(1.0, POS)}),
@@ -78,9 +90,23 @@ SPECTRA = [
 # metrics
 # ----------------------------------------------------------------------------------------
 _ACTS = lazy(lambda: np.maximum(_g((8, 6)), 0.0))
-ACTS = Arg(_ACTS, Array(ndim=(1, 2, 3), linked=(-1,)))
+ACTS = Arg(_ACTS, Array(ndim=(1, 2), linked=(-1,)))  # (tokens, d_ff) or (d_ff,), paired with w_out
+ACTS_ANY = Arg(_ACTS, Array(ndim=None))  # (..., d_ff): any leading axes, nothing to match
+ACTS_2D = Arg(_ACTS, Array(ndim=2))  # (tokens, d_ff), nothing to match
 WOUT = Arg(lazy(lambda: _g((4, 6), 1)), Array(ndim=2, linked=(1,)))
 REDUCE = Arg("none", Choice())
+# weights: one array, a mapping of arrays or a list of arrays, and a scalar is a 0-d array, so the
+# wrong-type values {'a': 1} and 1 are valid collections: accepting them is right ("abc" is still refused)
+WEIGHTS = dict(ndim=None, lenient=("wrong_type",))
+
+
+def _curve_eval(total):
+    """An evaluate callable for the pruning curves that works on any weights collection."""
+    def evaluate(v):
+        leaves = v.values() if isinstance(v, dict) else (v if isinstance(v, (list, tuple)) else [v])
+        return float(sum(np.sum(np.asarray(x)) for x in leaves)) / total
+    return evaluate
+
 _D = lazy(lambda: np.linspace(0.8, 41.6, 28))
 
 
@@ -109,45 +135,45 @@ def _ppl_loss():
 METRICS = [
     *[Spec(f"metrics.{c}", exempt="result record built by the metrics functions")
       for c in ("PPLpResult", "PruningCurve", "EssentialSparsity", "SparsingLawFit", "BreakpointFit")],
-    Spec("metrics.zero_fraction", {"activations": ACTS, "atol": Arg(0.0, NONNEG), "reduce": REDUCE}),
-    Spec("metrics.activation_ratio", {"activations": ACTS, "atol": Arg(0.0, NONNEG), "reduce": REDUCE}),
-    Spec("metrics.activation_concentration", {"preactivations": Arg(lazy(lambda: _g((4, 6))), Array(ndim=(1, 2, 3))),
+    Spec("metrics.zero_fraction", {"activations": ACTS_ANY, "atol": Arg(0.0, NONNEG), "reduce": REDUCE}),
+    Spec("metrics.activation_ratio", {"activations": ACTS_ANY, "atol": Arg(0.0, NONNEG), "reduce": REDUCE}),
+    Spec("metrics.activation_concentration", {"preactivations": Arg(lazy(lambda: _g((4, 6))), Array(ndim=None)),
                                               "activation": Arg("relu", Choice()), "reduce": REDUCE}),
-    Spec("metrics.gradient_sparsity", {"eta": Arg(lazy(lambda: _g((4, 6))), Array(ndim=(1, 2, 3))),
+    Spec("metrics.gradient_sparsity", {"eta": Arg(lazy(lambda: _g((4, 6))), Array(ndim=None)),
                                        "taus": Arg((1e-9, 1e-6, 1e-3), Seq(lo=0.0)), "reduce": REDUCE}),
-    Spec("metrics.dormant_scores", {"activations": ACTS}),
-    Spec("metrics.dormant_fraction", {"activations": ACTS, "tau": Arg(0.0, NONNEG)}),
+    Spec("metrics.dormant_scores", {"activations": ACTS_2D}),
+    Spec("metrics.dormant_fraction", {"activations": ACTS_2D, "tau": Arg(0.0, NONNEG)}),
     Spec("metrics.neuron_scores", {"activations": ACTS, "w_out": WOUT}),
-    Spec("metrics.cett", {"activations": ACTS, "w_out": WOUT, "threshold": Arg(0.5, NONNEG)}),
-    Spec("metrics.cett_pruned_fraction", {"activations": ACTS, "w_out": WOUT, "threshold": Arg(0.5, NONNEG)}),
-    Spec("metrics.threshold_for_cett", {"activations": ACTS, "w_out": WOUT, "target": Arg(0.2, Real(lo=0.0, hi=1.0)),
+    Spec("metrics.cett", {"activations": ACTS, "w_out": WOUT, "threshold": Arg(0.5, Real())}),
+    Spec("metrics.cett_pruned_fraction", {"activations": ACTS, "w_out": WOUT, "threshold": Arg(0.5, Real())}),
+    Spec("metrics.threshold_for_cett", {"activations": ACTS, "w_out": WOUT, "target": Arg(0.2, Real(lo=0.0)),
                                         "n_grid": Arg(1024, Int(min=2))}),
     Spec("metrics.ppl_p_sparsity", {"loss_fn": Arg(lazy(_ppl_loss), Call()), "layers": Arg(lazy(_ppl_layers), Obj()),
-                                    "p": Arg(1.0, NONNEG), "cett_max": Arg(1.0, Real(lo=0.0, hi=1.0, lo_open=True)),
+                                    "p": Arg(1.0, NONNEG), "cett_max": Arg(1.0, Real(lo=0.0, lo_open=True)),
                                     "tol": Arg(1e-3, POS), "n_grid": Arg(256, Int(min=2))}),
-    Spec("metrics.magnitude_mask", {"weights": Arg([[3.0, -1.0], [1.0, 0.5]], Array(ndim=None)),
+    Spec("metrics.magnitude_mask", {"weights": Arg([[3.0, -1.0], [1.0, 0.5]], Array(**WEIGHTS)),
                                     "sparsity": Arg(0.5, UNIT)}),
     Spec("metrics.magnitude_prune", {"weights": Arg(lazy(lambda: {"w1": np.array([[1.0, -4.0]]), "w2": np.array([2.0, 3.0])}),
-                                                    Mapping(known=False)), "sparsity": Arg(0.5, UNIT)}),
+                                                    Mapping(known=False, lenient=("wrong_type",))), "sparsity": Arg(0.5, UNIT)}),
     Spec("metrics.nm_mask", {"weights": Arg([[0.1, -3.0, 2.0, 0.5, 1.0, 1.0, 0.0, 1.0]], Array(ndim=None)),
                              "n": Arg(2, Int(min=0, max=4)), "m": Arg(4, Int(min=1, max=8))}),
     Spec("metrics.nm_prune", {"weights": Arg([[4.0, -1.0, 2.0, 3.0]], Array(ndim=None)),
                               "n": Arg(1, Int(min=0, max=4)), "m": Arg(4, Int(min=1, max=4))}),
-    Spec("metrics.magnitude_pruning_curve", {"weights": Arg(np.arange(1.0, 11.0), Array(ndim=None)),
-                                             "evaluate": Arg(lazy(lambda: (lambda v: float(v.sum()) / 55.0)), Call()),
+    Spec("metrics.magnitude_pruning_curve", {"weights": Arg(np.arange(1.0, 11.0), Array(**WEIGHTS)),
+                                             "evaluate": Arg(lazy(lambda: _curve_eval(55.0)), Call()),
                                              "sparsities": Arg([0.5, 0.2], Seq(lo=0.0, hi=1.0))}),
-    Spec("metrics.nm_pruning_curve", {"weights": Arg(np.array([[4.0, 3.0, 2.0, 1.0]]), Array(ndim=None)),
-                                      "evaluate": Arg(lazy(lambda: (lambda v: float(v.sum()) / 10.0)), Call()),
+    Spec("metrics.nm_pruning_curve", {"weights": Arg(np.array([[4.0, 3.0, 2.0, 1.0]]), Array(**WEIGHTS)),
+                                      "evaluate": Arg(lazy(lambda: _curve_eval(10.0)), Call()),
                                       "patterns": Arg([(1, 4), (2, 4)], Seq())}),
     Spec("metrics.essential_sparsity", {"curve": Arg(([0.0, 0.2, 0.4, 0.6, 0.8, 0.9], [0.9, 0.9, 0.895, 0.89, 0.6, 0.2]),
                                                      Obj()),
                                         "delta": Arg(0.01, NONNEG), "baseline": Arg(None, Real(none_ok=True)),
                                         "higher_is_better": Arg(True)}),
-    Spec("metrics.statistical_topk", {"x": Arg([[-1.0, 1.0, 0.5, 2.0]], Array(ndim=(1, 2))), "k": Arg(1, Int(min=1, max=4))}),
-    Spec("metrics.statistical_topk_threshold", {"x": Arg([[-1.0, 1.0, 0.5, 2.0]], Array(ndim=(1, 2))),
+    Spec("metrics.statistical_topk", {"x": Arg([[-1.0, 1.0, 0.5, 2.0]], Array(ndim=None)), "k": Arg(1, Int(min=1, max=4))}),
+    Spec("metrics.statistical_topk_threshold", {"x": Arg([[-1.0, 1.0, 0.5, 2.0]], Array(ndim=None)),
                                                 "k": Arg(1, Int(min=1, max=4))}),
-    Spec("metrics.exact_topk", {"x": Arg([[3.0, -1.0, 2.0, 2.0]], Array(ndim=(1, 2))), "k": Arg(2, Int(min=1, max=4))}),
-    Spec("metrics.kept_fraction", {"y": Arg([[0.0, 1.0, 0.0, 2.0]], Array(ndim=None)), "axis": Arg(-1, Int(min=-2, max=1))}),
+    Spec("metrics.exact_topk", {"x": Arg([[3.0, -1.0, 2.0, 2.0]], Array(ndim=None)), "k": Arg(2, Int(min=1, max=4))}),
+    Spec("metrics.kept_fraction", {"y": Arg([[0.0, 1.0, 0.0, 2.0]], Array(ndim=None)), "axis": Arg(-1, Int(min=-2, max=1, none_ok=True))}),
     Spec("metrics.sparsing_law_relu", {"D": Arg(1.0, Array(ndim=None)), "alpha": Arg(0.101, Real()), "b": Arg(-0.0151, Real()),
                                        "c": Arg(3.2, Real()), "a0": Arg(0.0614, Real())}),
     Spec("metrics.sparsing_law_silu", {"D": Arg(4.0, Array(ndim=None)), "alpha": Arg(0.5, Real()), "c": Arg(0.1, Real()),
@@ -159,13 +185,13 @@ METRICS = [
                                            "y": Arg(lazy(lambda: 0.1 + 0.02 * np.minimum(np.arange(1.0, 11.0), 6.5)),
                                                     Array(ndim=1, linked=(0,))),
                                            "level": Arg(0.95, PROB)}),
-    *[Spec(f"metrics.formulas.{f}", {"a": ACTS, "atol": Arg(0.0, NONNEG), "axis": Arg(-1, Int(min=-3, max=2)),
+    *[Spec(f"metrics.formulas.{f}", {"a": ACTS_ANY, "atol": Arg(0.0, NONNEG), "axis": Arg(-1, Int(min=-3, max=2)),
                                       "xp": Arg(np, Fixed(reason="array namespace"))})
       for f in ("zero_fraction",)],
     Spec("metrics.formulas.gradient_sparsity", {"eta": Arg(lazy(lambda: _g((4, 6))), Array(ndim=None)),
                                                 "tau": Arg(1e-3, NONNEG), "axis": Arg(-1, Int(min=-2, max=1)),
                                                 "xp": Arg(np, Fixed())}),
-    Spec("metrics.formulas.dormant_scores", {"a": ACTS, "xp": Arg(np, Fixed())}),
+    Spec("metrics.formulas.dormant_scores", {"a": ACTS_2D, "xp": Arg(np, Fixed())}),
     Spec("metrics.formulas.dormant_fraction", {"scores": Arg(lazy(lambda: np.array([0.0, 1.0, 2.0])), Array(ndim=None)),
                                                "tau": Arg(0.5, NONNEG), "xp": Arg(np, Fixed())}),
 ]

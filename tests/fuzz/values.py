@@ -462,6 +462,16 @@ class Choice(Kind):
 
 
 @dataclass
+class Text(Kind):
+    """A free-form string (a name): any string is valid, other types are bad."""
+
+    def categories(self):
+        out = super().categories()
+        out["wrong_type"] = st.one_of(_vals("wrong_type", 1, 2.5, b"x", ["a"]), _const("wrong_type", "obj"))
+        return out
+
+
+@dataclass
 class Obj(Kind):
     """An object of a specific type (a law, a model, a measure, parameters ...)."""
 
