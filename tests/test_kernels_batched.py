@@ -217,6 +217,23 @@ def test_crossover_falls_with_batch_and_matches_the_choice():
     assert crossover_density(64, 4096, 16384, model=loose) > xs[1]
 
 
+@pytest.mark.parametrize("shape", [(64, 32, 4), (16384, 4096, 4), (1000, 20, 8)])
+def test_batch1_cached_limit_is_the_cost_model_choice(shape):
+    # the hot path's cached nnz limit gives choose_down_path's answer at every nnz (exhaustive or a fine grid)
+    from rmt_sparsity.kernels import plan
+    from rmt_sparsity.kernels.sparse import _b1_rows
+
+    m, d, s = shape
+    for model in (DEFAULT_COST_MODEL, DEFAULT_COST_MODEL.replace(margin=3.0)):
+        limit = plan._rows_nnz_limit(m, d, s, model)
+        nnzs = range(m + 1) if m <= 1000 else sorted({*range(0, m + 1, 97), limit - 1, limit, limit + 1, m})
+        for nnz in nnzs:
+            if 0 <= nnz <= m:
+                assert (nnz <= limit) == (choose_down_path(1, nnz, nnz, m, d, s, model=model)[0] == "rows")
+    limit = plan._rows_nnz_limit(m, d, s, DEFAULT_COST_MODEL)
+    assert _b1_rows(limit, m, d, s) and (limit == m or not _b1_rows(limit + 1, m, d, s))
+
+
 # ----------------------------------------------------------------------------- masked up-projection
 
 

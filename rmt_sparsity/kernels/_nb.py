@@ -195,6 +195,17 @@ def down_vec(h, w):
     return y
 
 
+@nb.njit(**_PLAIN)
+def count_nonzero(h):
+    """Non-zeros of a 1-D array (branch-free int32 count, vectorised; the batch-1 hot path's statistic)."""
+    s = np.int32(0)
+    one = np.int32(1)
+    zero = np.int32(0)
+    for i in range(h.shape[0]):
+        s += one if h[i] != 0 else zero
+    return s
+
+
 #: Columns per chunk of :func:`chunk_counts` (the block sizes of :func:`block_csr` are multiples of it).
 CHUNK = 32
 

@@ -26,7 +26,9 @@ B rows is ``u = 1 − (1 − ρ)^B``):
 
 Rules: the calls of one repeat use the same activations and run back to back
 in an order rotated from repeat to repeat, so drifts in machine load hit all
-of them; kernel, Numba and BLAS threads are pinned (:func:`kernel_threads`);
+of them; before each timed call a buffer larger than the last-level cache is
+read (not timed), so no call finds the weight rows that the previous call on
+the same activations read still in cache; kernel, Numba and BLAS threads are pinned (:func:`kernel_threads`);
 time is the calling thread's CPU time by default (``clock="cpu"``: on a shared
 machine, descheduling would stretch the long dense calls more than the short
 sparse ones), the wall-clock ratio is reported beside it; the load average is
@@ -153,6 +155,33 @@ def _timeit(fn):
     fn()
     t1 = time.perf_counter()
     return t1 - t0, time.thread_time() - c0
+
+
+#: Bytes streamed between timed calls to evict the previous call's data from every cache level
+#: (twice the last-level cache where the OS reports it, at least 64 MiB).
+_EVICT: dict = {}
+
+
+def _evict_caches():
+    """Read a buffer larger than the last-level cache (not timed).
+
+    The calls of one repeat share their activations, so without this a sparse
+    call would find the weight rows that the previous call on the same
+    activations read still in cache, and whichever call runs second would
+    look faster. Every timed call therefore starts with cold caches, as a
+    layer's weights do in a network whose other layers ran in between.
+    """
+    buf = _EVICT.get("buf")
+    if buf is None:
+        try:
+            l3 = int(os.sysconf("SC_LEVEL3_CACHE_SIZE"))
+        except (ValueError, OSError, AttributeError):
+            l3 = 0
+        nbytes = max(64 << 20, 2 * l3)
+        buf = _EVICT["buf"] = np.ones((8, nbytes // 32), np.float32)
+    from . import _nb
+
+    _nb.stream_sum(buf)
 
 
 def _loadavg():
@@ -333,6 +362,7 @@ def _down_grid(d_model, d_ff, cfg, rng, roof, reference_mod, out_rows, log):
                 }
                 k0 = rep % len(names)
                 for k in names[k0:] + names[:k0]:
+                    _evict_caches()
                     times[k].append(_timeit(calls[k]))
                 _, plan = sparse_down(h, w_out_t, return_plan=True)  # not timed: the path auto took
                 paths[plan["method"]] = paths.get(plan["method"], 0) + 1
@@ -487,6 +517,7 @@ def _ffn_grid(d_model, d_ff, w_out, w_out_t, down_layouts, cfg, rng, log):
                 }
                 k0 = rep % len(names)
                 for k in names[k0:] + names[:k0]:
+                    _evict_caches()
                     times[k].append(_timeit(calls[k])[ci])
                 _, info = sparse_ffn(x, w_in, b_in, w_out_t, "relu", predictor=pred, return_info=True)
                 up_dens.append(info["up_density"])

@@ -25,6 +25,7 @@ crossover; :meth:`CostModel.replace` gives a model with other constants for
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass, fields, replace
 
 from .._checks import check_int, check_real
@@ -197,6 +198,31 @@ def choose_down_path(batch, nnz, n_union, m, d_model, itemsize, *, threads=1, mo
     if t[sparse] * (1.0 + model.margin) < t["dense"]:
         return sparse, t
     return "dense", t
+
+
+@functools.lru_cache(maxsize=64)
+def _rows_nnz_limit(m: int, d_model: int, itemsize: int, model: CostModel) -> int:
+    """Largest ``nnz`` for which :func:`choose_down_path` keeps one token (batch 1) on the per-row path.
+
+    At batch 1 the choice depends on ``nnz`` only through ``t_rows``, which
+    grows with it, while ``t_dense`` does not: the per-row path is chosen
+    exactly for ``nnz <= limit``. Found once per shape and model by bisection
+    and cached, so the batch-1 hot path of ``sparse_down`` pays a comparison,
+    not a cost-model evaluation.
+    """
+    def rows(nnz):
+        return choose_down_path(1, nnz, nnz, m, d_model, itemsize, model=model)[0] == "rows"
+
+    if rows(m):
+        return m
+    lo, hi = 0, m  # rows(lo) holds (nnz = 0 is always "rows"), rows(hi) does not
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if rows(mid):
+            lo = mid
+        else:
+            hi = mid
+    return lo
 
 
 def crossover_density(batch, d_model, d_ff, itemsize=4, *, threads=1, model=None):

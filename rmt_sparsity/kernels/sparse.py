@@ -83,9 +83,9 @@ def _tile(batch: int, d_model: int, itemsize: int) -> int:
 
 def _b1_rows(nnz: int, d_ff: int, d_model: int, itemsize: int) -> bool:
     """Whether the cost model keeps one token with ``nnz`` non-zeros on the per-row path (one thread)."""
-    from .plan import choose_down_path
+    from . import plan
 
-    return choose_down_path(1, nnz, nnz, d_ff, d_model, itemsize)[0] == "rows"
+    return nnz <= plan._rows_nnz_limit(d_ff, d_model, itemsize, plan.DEFAULT_COST_MODEL)
 
 
 def _down(a, idx, w, y, method, n, d_ff):
@@ -273,7 +273,7 @@ def sparse_down(h, w_out_t, *, method="auto", threads=None, return_plan=False):
         and w_out_t.size
         and h.flags.c_contiguous
         and w_out_t.flags.c_contiguous
-        and _b1_rows(np.count_nonzero(h), h.shape[0], w_out_t.shape[1], h.dtype.itemsize)
+        and _b1_rows(int(_NB.count_nonzero(h)), h.shape[0], w_out_t.shape[1], h.dtype.itemsize)
     ):
         return _NB.down_vec(h, w_out_t)
     w = check_weight("w_out_t", w_out_t)
