@@ -19,16 +19,8 @@ FORBIDDEN = re.compile("|".join([
 
 # Files that other work streams own and still carry such a citation; fix them there, then drop them here.
 # A file listed here is still checked for everything else (the section references below).
-KNOWN_FORBIDDEN = {
-    "rmt_sparsity/spectra/_power_law.py",             # cites the style guide for "labels must not fire on random matrices"
-    "rmt_sparsity/experiments/catalog/spectra.py",    # the same, in a claim source
-}
-KNOWN_BAD_SECTIONS = {
-    "rmt_sparsity/spectra/__init__.py",               # design-page "§4.1, §4.5": science sections on the wrong page
-    "rmt_sparsity/spectra/_concentration.py",
-    "rmt_sparsity/spectra/_mp_fit.py",
-    "rmt_sparsity/experiments/catalog/spectra.py",    # science-page "§4.2, §4.5": no such sections
-}
+KNOWN_FORBIDDEN: set[str] = set()
+KNOWN_BAD_SECTIONS: set[str] = set()
 
 
 def _files():

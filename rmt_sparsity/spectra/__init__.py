@@ -1,4 +1,4 @@
-"""rmt_sparsity.spectra: analysis of a given weight matrix (docs/design.md §2, §3, §4.1, §4.5).
+"""rmt_sparsity.spectra: analysis of a given weight matrix (docs/design.md §2, §3; docs/science.md §1, §5).
 
 Spectrum of :math:`WW^T/n` (W stored (out, in) = p x n, ratio p/n), spectral
 concentration with its null band, calibrated Marchenko-Pastur fits with

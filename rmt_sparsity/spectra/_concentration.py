@@ -1,6 +1,6 @@
 r"""Spectral concentration of a weight matrix and its null band for a Gaussian matrix of the same shape.
 
-Convention (docs/design.md §3, §4.5; Peng et al., arXiv 2309.03004 and its code
+Convention (docs/design.md §3; docs/science.md §5; Peng et al., arXiv 2309.03004 and its code
 cdgyp/sparsity): for a key matrix K (d_ff × d_model), concentration is
 :math:`\lambda_{\max}/\lambda_{\min}` over the *non-zero* eigenvalues of
 :math:`KK^\top`, where eigenvalues below ``zero_tol`` × mean count as zero.

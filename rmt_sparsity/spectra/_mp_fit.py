@@ -1,6 +1,6 @@
 r"""Calibrated Marchenko–Pastur fit of a weight spectrum, with Tracy–Widom outlier tests and BBP spikes.
 
-Model (docs/design.md §3, §4.1–4.2). ``W`` is :math:`p\times n` (stored (out, in)),
+Model (docs/design.md §3; docs/science.md §1–2). ``W`` is :math:`p\times n` (stored (out, in)),
 ratio :math:`c = p/n`, spectrum of :math:`S = WW^\top/n`. The null is
 :math:`W = G`, iid entries of variance :math:`\sigma^2` (the law's ``scale``);
 the spiked model is :math:`W = G + \sum_i\theta_i u_iv_i^\top` with unit

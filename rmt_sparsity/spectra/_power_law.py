@@ -6,7 +6,8 @@ For heavy-tailed weights with entry tail :math:`P(|w|>x)\sim x^{-\mu}`,
 (the largest eigenvalues are squared largest entries; Auffinger, Ben Arous &
 Péché 2009, arXiv 0707.2159; Martin & Mahoney 2021, arXiv 1901.08276). A
 Gaussian (Marchenko–Pastur) spectrum has a compact support and *no* power-law
-tail: the fit must say so (STYLE.md: labels must not fire on random matrices).
+tail: the fit must say so (a label that fires on random matrices is no evidence;
+Clauset, Shalizi & Newman 2009, arXiv 0706.1062, §4: test the power law against alternatives).
 
 **Two likelihoods.** Above a lower cut-off :math:`x_{\min}` the tail is either
 a power law, :math:`f(x) = \beta x_{\min}^{\beta}x^{-\alpha}` with

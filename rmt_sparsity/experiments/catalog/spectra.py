@@ -1,4 +1,4 @@
-"""Claims about weight-spectrum analysis on Gaussian matrices (docs/science.md §1, §4.2, §4.5; STYLE.md).
+"""Claims about weight-spectrum analysis on Gaussian matrices (docs/science.md §1, §2, §5).
 
 * ``gaussian_concentration_band`` - the spectral concentration (λ_max/λ_min with the
   paper's 0.1 × mean_all cut) of Gaussian 4d × d key matrices lies in its predicted
@@ -177,7 +177,7 @@ CLAIMS = [
         id="gaussian_concentration_band",
         statement="Gaussian matrices' concentration lies in its predicted band "
         "(4d x d key matrices, paper's 0.1 x mean_all cut; limit ((1+sqrt c)/(1-sqrt c))^2 = 9, c = 1/4).",
-        source="Johnstone 2001 (arXiv math/0102013); Ma 2012 (arXiv 0810.1329); docs/science.md §2, §4.5",
+        source="Johnstone 2001 (arXiv math/0102013); Ma 2012 (arXiv 0810.1329); docs/science.md §2, §5",
         predict=lambda cfg: _conc_hypothesis(cfg, "finite-size TW edge-law band"),
         measure=_conc_measure,
         compare=within_band,
@@ -197,7 +197,7 @@ CLAIMS = [
         id="random_layers_read_random",
         statement="Random layers read as random: no spikes and no heavy tail "
         "(fit_mp flags spikes at its nominal rate alpha = 0.05, fit_power_law finds no tail).",
-        source="docs/science.md §1; STYLE.md (labels must not fire on random matrices)",
+        source="docs/science.md §1; Martin & Mahoney, arXiv 1810.01075 (random matrices as the null for spectral labels)",
         predict=_rr_predict,
         measure=_rr_measure,
         compare=within_band,
