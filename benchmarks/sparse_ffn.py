@@ -1,4 +1,4 @@
-"""Sparse FFN kernels vs dense BLAS (DESIGN §4.7): ``python benchmarks/sparse_ffn.py [--quick] [--json OUT] [--check]``.
+"""Sparse FFN kernels vs dense BLAS and the reference union-rows kernel: ``python benchmarks/sparse_ffn.py [--quick] [--check] [--json OUT] ...``.
 
 Thin wrapper around :func:`rmt_sparsity.kernels.bench.main` (also ``rmt-sparsity bench kernels``).
 """

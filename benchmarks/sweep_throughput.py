@@ -11,7 +11,6 @@ Executor start-up (process spawn, cluster start) is timed separately and exclude
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -79,8 +78,9 @@ def main(argv=None) -> int:
     for name, r in res["results"].items():
         print(f"{name:<22}{r['points_per_s']:>10.2f}{r['ratio']:>10.2f}x{r.get('startup_s', 0.0):>12.2f}")
     if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(res, fh, indent=2)
+        from rmt_sparsity._io import atomic_write_json, to_jsonable
+
+        atomic_write_json(args.json, to_jsonable(res))  # atomic, readable by others (umask)
     return 0
 
 

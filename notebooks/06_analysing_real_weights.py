@@ -127,7 +127,7 @@ print(inventory.groupby("role").agg(count=("tensor", "size"), shapes=("shape", l
 # %% [markdown]
 # ## 2. `analyze`: one row per matrix
 #
-# Spectral concentration (docs/design.md §3, §4.5) is $\lambda_{\max}/\lambda_{\min}$ of $WW^\top$ over the
+# Spectral concentration (docs/design.md §3, docs/science.md §5) is $\lambda_{\max}/\lambda_{\min}$ of $WW^\top$ over the
 # eigenvalues above $0.1\times$ the mean of *all* of them (`relative_to="mean_all"`); `band_lo`, `band_hi`
 # are the central 95 % of that ratio for a Gaussian matrix of the same shape and `band_p_value` its
 # two-sided p-value. `n_spikes` counts the eigenvalues above the Tracy–Widom edge of the fitted MP law

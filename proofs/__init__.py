@@ -24,8 +24,10 @@ Each module listed in :data:`MODULES` is one result. It defines
     with a per-point tolerance derived from floating-point error. A library
     function that does not exist is reported *unverified*.
 
-``python -m proofs`` verifies everything and renders ``proofs/README.md``
-(:func:`proofs.__main__.main`).
+``python -m proofs`` verifies everything and prints a summary; ``--write`` also
+renders ``proofs/README.md`` (:func:`proofs.__main__.main`). The folder lives in
+the source tree, not in the installed package: ``rmt-sparsity proofs`` is a
+development command for a source checkout (``pip install -e ".[dev]"``).
 
 Examples
 --------
@@ -45,7 +47,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._core import FAILED, UNVERIFIED, VERIFIED, NumericCheck, StepResult  # noqa: F401
+from rmt_sparsity._optional import require
+
+require("sympy", extra="proofs", feature="the derivations in proofs/")  # an ImportError naming the extra
+
+from ._core import FAILED, UNVERIFIED, VERIFIED, NumericCheck, StepResult  # noqa: F401, E402
 
 __all__ = ["MODULES", "DerivationResult", "load", "run", "run_all"]
 

@@ -2,7 +2,9 @@
 
 ``import rmt_sparsity as rs`` is light: it imports neither JAX nor compiles any
 Numba code. Subpackages and the flat re-exports below load on first use
-(PEP 562 module ``__getattr__``).
+(PEP 562 module ``__getattr__``). ``nn`` and ``flatness`` need the ``[nn]``
+extra (``pip install "rmt-sparsity[nn]"``): without it they raise an
+``ImportError`` that names it, and ``from rmt_sparsity import *`` leaves them out.
 
 Subpackages
 -----------
@@ -31,7 +33,7 @@ from __future__ import annotations
 
 import importlib
 
-from ._version import __version__
+from ._version import __version__  # noqa: F401  (public: listed in _PUBLIC)
 
 _SUBPACKAGES = (
     "laws",
@@ -148,7 +150,7 @@ _LAZY = {
     "show_versions": "_versions",
 }
 
-__all__ = [
+_PUBLIC = [
     "__version__",
     # subpackages
     "laws", "ensembles", "spectra", "noise", "theory", "nn", "metrics", "flatness", "kernels",
@@ -250,6 +252,22 @@ __all__ = [
     "as_generator",
     "show_versions",
 ]
+
+
+# Subpackages that need an extra (docs/design.md §3): without it, `rs.nn` raises an ImportError naming the
+# extra, and `from rmt_sparsity import *` leaves their names out instead of failing.
+_EXTRA_MODULES = {"nn": "jax", "flatness": "jax"}
+
+
+def _star_names() -> list[str]:
+    """The public names, less those of subpackages whose extra is not installed."""
+    from ._optional import available
+
+    missing = {sub for sub, module in _EXTRA_MODULES.items() if not available(module)}
+    return [n for n in _PUBLIC if n not in missing and _LAZY.get(n) not in missing]
+
+
+__all__ = _star_names()
 
 
 def __getattr__(name: str):

@@ -7,13 +7,21 @@ received and what is allowed, e.g.::
     ValueError: ratio must be a finite number > 0; got -1.0
 
 Distribution *methods* (pdf, cdf, ...) do not use these helpers: they follow
-scipy and return NaN outside the domain. Constructors of law objects do.
+scipy and return NaN outside the domain (their argument is converted by
+:func:`as_float_array`, which only refuses what is not a number at all).
+Constructors of law objects do.
+
+Sizes are refused up front: :func:`check_size_budget` estimates the memory a
+call will allocate (and, for loops, the work it will do) from its arguments and
+raises a ``ValueError`` naming the argument before anything is allocated, so a
+size such as ``2**64`` or ``10**12`` never reaches NumPy, Numba or JAX.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
+import os
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -27,6 +35,11 @@ __all__ = [
     "check_finite_array",
     "check_key",
     "check_keys",
+    "as_float_array",
+    "check_shape",
+    "check_size_budget",
+    "available_memory",
+    "MAX_ITERATIONS",
 ]
 
 
@@ -153,6 +166,7 @@ def check_array(
     finite: bool = True,
     nonempty: bool = True,
     copy: bool = False,
+    complex_ok: bool = False,
 ) -> np.ndarray:
     """Convert ``value`` to an ndarray and validate it.
 
@@ -163,12 +177,19 @@ def check_array(
     ndim : int or tuple of int, optional
         Allowed number(s) of dimensions.
     dtype : dtype, optional
-        If given, convert to this dtype (``np.asarray(value, dtype)``); otherwise
+        If given, convert to this dtype (after the checks below); otherwise
         integer/boolean input is converted to float64 and float input is kept.
     finite : bool
         Raise ``ValueError`` on NaN or infinite entries.
     nonempty : bool
         Raise ``ValueError`` on an array with zero elements.
+    complex_ok : bool
+        Accept complex input (default: ``TypeError``, since a complex array
+        reaching real-valued code would silently lose its imaginary part or
+        give complex results).
+
+    Strings, ``None``, objects and other non-numeric input raise ``TypeError``
+    whatever ``dtype`` is, so ``"1"`` is never parsed as a number.
 
     Examples
     --------
@@ -178,15 +199,26 @@ def check_array(
     Traceback (most recent call last):
     ...
     ValueError: W must be finite; found 1 non-finite entries
+    >>> check_array("W", [1 + 2j])
+    Traceback (most recent call last):
+    ...
+    TypeError: W must hold real numbers; got dtype complex128
     """
     try:
-        arr = np.array(value, dtype=dtype, copy=True) if copy else np.asarray(value, dtype=dtype)
+        raw = np.asarray(value)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{name} must be array-like of numbers; got {type(value).__name__}") from exc
+    kinds = "biufc" if complex_ok else "biuf"
+    if raw.dtype.kind not in kinds:
+        want = "numbers" if complex_ok else "real numbers"
+        raise TypeError(f"{name} must hold {want}; got dtype {raw.dtype}" +
+                        (f" ({type(value).__name__})" if raw.dtype.kind == "O" else ""))
+    try:
+        arr = np.array(raw, dtype=dtype, copy=True) if copy else np.asarray(raw, dtype=dtype)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be array-like of numbers convertible to {np.dtype(dtype)}; got dtype {raw.dtype}") from exc
     if dtype is None and arr.dtype.kind in "biu":
         arr = arr.astype(np.float64)
-    if arr.dtype.kind not in "fc":
-        raise TypeError(f"{name} must hold real numbers; got dtype {arr.dtype}")
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
         if arr.ndim not in allowed:
@@ -299,3 +331,232 @@ def check_keys(name: str, value):
     if typed.shape[0] == 0:
         raise ValueError(f"{name} must hold at least one PRNG key (K >= 1); got K = 0")
     return typed
+
+
+def as_float_array(name: str, value, *, complex_ok: bool = False) -> np.ndarray:
+    """The argument of a distribution method (``x`` of ``cdf``, ``q`` of ``ppf``) as a float array.
+
+    Follows scipy: any real number is accepted, NaN and ±inf included (the
+    method maps them as scipy does); what is not a number at all -- ``None``,
+    a string, an object -- raises ``TypeError`` naming the argument. Bools and
+    integers are converted to float64.
+
+    Examples
+    --------
+    >>> as_float_array("x", [0.5, float("nan")])
+    array([0.5, nan])
+    >>> as_float_array("x", None)
+    Traceback (most recent call last):
+    ...
+    TypeError: x must be a real number or an array of real numbers; got NoneType
+    """
+    try:
+        raw = np.asarray(value)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a real number or an array of real numbers; got {type(value).__name__}") from exc
+    kinds = "biufc" if complex_ok else "biuf"
+    if raw.dtype.kind not in kinds:
+        what = "numbers" if complex_ok else "real numbers"
+        shown = type(value).__name__ if raw.dtype.kind == "O" and raw.ndim == 0 else f"dtype {raw.dtype}"
+        raise TypeError(f"{name} must be a {what[:-1]} or an array of {what}; got {shown}")
+    return raw.astype(np.complex128 if raw.dtype.kind == "c" else np.float64)
+
+
+def check_shape(name: str, value, *, allow_none: bool = True):
+    """A NumPy-style ``size=`` argument: ``None`` (if allowed), an int >= 0 or a tuple of them.
+
+    Returns ``(shape, count)``: the shape as a tuple (``None`` kept) and the
+    number of elements it holds (a Python int, so ``2**64`` cannot overflow;
+    pass it on to :func:`check_size_budget`).
+
+    Examples
+    --------
+    >>> check_shape("size", 3), check_shape("size", (2, 3)), check_shape("size", None)
+    (((3,), 3), ((2, 3), 6), (None, 1))
+    >>> check_shape("size", -1)
+    Traceback (most recent call last):
+    ...
+    ValueError: size must be an integer >= 0; got -1
+    """
+    if value is None:
+        if not allow_none:
+            raise TypeError(f"{name} must be an int or a tuple of ints; got None")
+        return None, 1
+    if isinstance(value, (tuple, list)):
+        dims = tuple(check_int(f"{name}[{i}]", v, min=0) for i, v in enumerate(value))
+    else:
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise TypeError(f"{name} must be None, an int or a tuple of ints; got {type(value).__name__} {_fmt(value)}")
+        dims = (check_int(name, value, min=0),)
+    return dims, math.prod(dims)
+
+
+# ---------------------------------------------------------------------------------------
+# sizes refused up front
+# ---------------------------------------------------------------------------------------
+
+#: Default cap on the elementary operations one call may plan (about a day at 10^9 per second).
+MAX_ITERATIONS = 10**14
+
+_GIB = 2**30
+
+
+def _meminfo_available() -> int | None:
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _cgroup_available() -> int | None:
+    """Room left under a cgroup v2 memory limit (containers, batch jobs), if there is one."""
+    try:
+        with open("/sys/fs/cgroup/memory.max") as fh:
+            limit = fh.read().strip()
+        if limit == "max":
+            return None
+        with open("/sys/fs/cgroup/memory.current") as fh:
+            used = int(fh.read().strip())
+        return max(int(limit) - used, 0)
+    except (OSError, ValueError):
+        return None
+
+
+def available_memory() -> int:
+    """Bytes this process can still allocate: the least of the system's, the cgroup's and the rlimit's.
+
+    Reads ``MemAvailable`` from ``/proc/meminfo`` (Linux), else
+    ``os.sysconf("SC_AVPHYS_PAGES") * SC_PAGE_SIZE``; then lowers it to the room
+    left under a cgroup v2 ``memory.max`` and under the process's
+    ``RLIMIT_AS``/``RLIMIT_DATA`` soft limits, where those exist. Falls back to
+    4 GiB when the platform reports nothing (psutil is not a dependency).
+
+    Examples
+    --------
+    >>> available_memory() > 0
+    True
+    """
+    candidates = []
+    avail = _meminfo_available()
+    if avail is None:
+        try:
+            avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            avail = None
+    if avail is not None and avail > 0:
+        candidates.append(avail)
+    cg = _cgroup_available()
+    if cg is not None:
+        candidates.append(cg)
+    try:
+        import resource
+
+        for lim in (resource.RLIMIT_AS, resource.RLIMIT_DATA):
+            soft = resource.getrlimit(lim)[0]
+            if soft != resource.RLIM_INFINITY and soft > 0:
+                candidates.append(soft)
+    except (ImportError, AttributeError, ValueError, OSError):
+        pass
+    return int(min(candidates)) if candidates else 4 * _GIB
+
+
+def _fmt_bytes(n) -> str:
+    n = float(n)
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if n < 1024 or unit == "PiB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.3g} {unit}"
+        n /= 1024
+    return f"{n:.3g} PiB"  # pragma: no cover
+
+
+def _fmt_value(value) -> str:
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and abs(int(value)) >= 10**6:
+        v = int(value)
+        for base, label in ((2, "2**"), (10, "10**")):
+            e = round(math.log(abs(v), base))
+            if base**e == abs(v):
+                return ("-" if v < 0 else "") + f"{label}{e}"
+        return f"{v:.3e}"
+    return _fmt(value)
+
+
+def check_size_budget(
+    name: str,
+    value=None,
+    *,
+    nbytes: float = 0,
+    iterations: float = 0,
+    max_bytes: float | None = None,
+    max_iterations: float | None = MAX_ITERATIONS,
+    what: str = "",
+) -> None:
+    """Refuse a call whose planned memory or work is out of reach, before anything is allocated.
+
+    The caller estimates, from its validated arguments, the bytes the call will
+    allocate at its peak (``nbytes``) and, for loops, the number of elementary
+    steps it will run (``iterations``: loop trips times the work per trip).
+    This raises ``ValueError`` naming ``name`` (the argument that sets the
+    size) and showing ``value`` when
+
+    * ``nbytes`` exceeds ``max_bytes`` if given, else :func:`available_memory`; or
+    * ``iterations`` exceeds ``max_iterations`` (default :data:`MAX_ITERATIONS`
+      = 10^14, about a day at 10^9 steps per second; pass a smaller cap for a
+      Python-level loop, ``None`` for no cap).
+
+    Estimates are computed with Python integers or floats, so a size of
+    ``2**64`` cannot overflow on the way; pass the product of the sizes, not a
+    NumPy integer. Call it after the arguments are validated (``check_int``)
+    and before the first allocation or loop.
+
+    Parameters
+    ----------
+    name : str
+        The argument that sets the size (as the caller spells it; several may
+        be named, e.g. ``"p, n"``).
+    value : object, optional
+        Its value, shown in the message.
+    nbytes : int or float
+        Estimated peak allocation in bytes.
+    iterations : int or float
+        Estimated elementary steps.
+    max_bytes, max_iterations : float, optional
+        Caps (``max_bytes`` defaults to the memory available now).
+    what : str, optional
+        What the memory or work is for (e.g. ``"the p x n Gaussian matrix"``).
+
+    Raises
+    ------
+    ValueError
+        With the estimate and the limit.
+
+    Examples
+    --------
+    >>> check_size_budget("n", 1000, nbytes=8 * 1000**2, what="an n x n float64 matrix")
+    >>> check_size_budget("n", 2**64, nbytes=8 * (2**64) ** 2, what="an n x n float64 matrix")
+    Traceback (most recent call last):
+    ...
+    ValueError: n = 2**64 needs about ... of memory for an n x n float64 matrix; only ... is available
+    >>> check_size_budget("repeats", 10**12, iterations=10**12 * 10**6, max_iterations=10**12)
+    Traceback (most recent call last):
+    ...
+    ValueError: repeats = 10**12 means about 1e+18 elementary steps, above the cap of 1e+12
+    """
+    for_what = f" for {what}" if what else ""
+    if nbytes and nbytes > 0:
+        limit = max_bytes if max_bytes is not None else available_memory()
+        if nbytes > limit:
+            kind = "the stated cap of" if max_bytes is not None else "only"
+            tail = "" if max_bytes is not None else " is available"
+            raise ValueError(
+                f"{name} = {_fmt_value(value)} needs about {_fmt_bytes(nbytes)} of memory{for_what}; "
+                f"{kind} {_fmt_bytes(limit)}{tail}"
+            )
+    if iterations and max_iterations is not None and iterations > max_iterations:
+        raise ValueError(
+            f"{name} = {_fmt_value(value)} means about {float(iterations):.3g} elementary steps{for_what}, "
+            f"above the cap of {float(max_iterations):.3g}"
+        )

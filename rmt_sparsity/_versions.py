@@ -100,6 +100,8 @@ def show_versions(file=None) -> None:
     >>> "rmt_sparsity" in buf.getvalue()
     True
     """
+    if file is not None and not callable(getattr(file, "write", None)):
+        raise TypeError(f"file must be None or a text stream with a write() method; got {type(file).__name__}")
     info = versions_info()
     out = file if file is not None else sys.stdout
     w = lambda s="": print(s, file=out)  # noqa: E731

@@ -109,3 +109,75 @@ def test_check_keys():
         check_keys("keys", [jax.random.key(0), 3])
     with pytest.raises(TypeError, match="keys must be K JAX PRNG keys"):
         check_keys("keys", 7)
+
+
+def test_check_array_refuses_complex_strings_and_objects_before_casting():
+    with pytest.raises(TypeError, match="W must hold real numbers; got dtype complex128"):
+        check_array("W", [1 + 2j])
+    assert check_array("z", [1 + 2j], complex_ok=True).dtype == np.complex128
+    with pytest.raises(TypeError, match="lo must hold real numbers; got dtype <U1"):
+        check_array("lo", "1", dtype=np.float64)  # a string is never parsed as a number
+    with pytest.raises(TypeError, match="W must hold real numbers; got dtype object"):
+        check_array("W", np.array([1.0, None], dtype=object))
+    with pytest.raises(TypeError, match="W must hold real numbers"):
+        check_array("W", None)
+
+
+def test_as_float_array_follows_scipy():
+    from rmt_sparsity._checks import as_float_array
+
+    out = as_float_array("x", [np.nan, np.inf, -np.inf, 1])
+    assert out.dtype == np.float64 and np.isnan(out[0]) and out[1] == np.inf and out[2] == -np.inf
+    for bad, msg in ((None, "got NoneType"), ("a", "got dtype <U1"), (np.array([0.5, None], dtype=object), "got dtype object")):
+        with pytest.raises(TypeError, match="x must be a real number or an array of real numbers; " + msg):
+            as_float_array("x", bad)
+    with pytest.raises(TypeError, match="z must be a number or an array of numbers"):
+        as_float_array("z", None, complex_ok=True)
+    assert as_float_array("z", 1j, complex_ok=True).dtype == np.complex128
+
+
+def test_check_shape():
+    from rmt_sparsity._checks import check_shape
+
+    assert check_shape("size", None) == (None, 1)
+    assert check_shape("size", np.int64(4)) == ((4,), 4)
+    assert check_shape("size", (2, 0)) == ((2, 0), 0)
+    assert check_shape("size", (2**40, 2**40))[1] == 2**80  # Python ints: no overflow
+    with pytest.raises(TypeError, match="size must be None, an int or a tuple of ints; got float 2.5"):
+        check_shape("size", 2.5)
+    with pytest.raises(ValueError, match=r"size\[1\] must be an integer >= 0; got -1"):
+        check_shape("size", (2, -1))
+
+
+def test_check_size_budget_memory_and_iterations():
+    from rmt_sparsity._checks import MAX_ITERATIONS, available_memory, check_size_budget
+
+    avail = available_memory()
+    assert 0 < avail < 2**60
+    check_size_budget("n", 10, nbytes=avail // 2)  # within the budget: no error
+    with pytest.raises(ValueError, match=r"p, n = \(18446744073709551616, 3\) needs about .* PiB of memory for the matrix; only .* is available"):
+        check_size_budget("p, n", (2**64, 3), nbytes=8 * 2**64 * 3, what="the matrix")
+    with pytest.raises(ValueError, match=r"n = 2\*\*40 needs about 8 TiB of memory; the stated cap of 1 GiB"):
+        check_size_budget("n", 2**40, nbytes=8 * 2**40, max_bytes=2**30)
+    with pytest.raises(ValueError, match=r"steps = 10\*\*12 means about 1e\+20 elementary steps, above the cap of 1e\+14"):
+        check_size_budget("steps", 10**12, iterations=10**20)
+    assert MAX_ITERATIONS == 10**14
+    check_size_budget("steps", 10**12, iterations=10**20, max_iterations=None)  # no cap
+
+
+def test_available_memory_respects_rlimit():
+    import resource
+    import subprocess
+    import sys
+
+    code = (
+        "import resource; from rmt_sparsity._checks import available_memory;"
+        "resource.setrlimit(resource.RLIMIT_DATA, (2**31, resource.getrlimit(resource.RLIMIT_DATA)[1]));"
+        "print(available_memory())"
+    )
+    if resource.getrlimit(resource.RLIMIT_DATA)[1] not in (resource.RLIM_INFINITY,) and resource.getrlimit(
+        resource.RLIMIT_DATA
+    )[1] < 2**31:
+        pytest.skip("hard RLIMIT_DATA below 2 GiB")
+    out = int(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout)
+    assert out <= 2**31

@@ -2,9 +2,11 @@
 
 import json
 import os
+import stat
 import subprocess
 import sys
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 
@@ -145,9 +147,126 @@ def test_unrecognized_option_exits_2():
     assert r.returncode == 2 and "unrecognized arguments: --bogus" in r.stderr
 
 
-def test_proofs_command_renders(tmp_path):
-    code = main(["proofs", "--out", str(tmp_path), "--quiet", "--no-numeric", "--only", "jsrelu"])
+def test_proofs_command_renders_only_with_write(tmp_path):
+    code = main(["proofs", "--write", "--out", str(tmp_path), "--quiet", "--no-numeric", "--only", "jsrelu"])
     assert code == 0 and (tmp_path / "README.md").is_file()
+    assert stat.S_IMODE((tmp_path / "README.md").stat().st_mode) == 0o666 & ~_umask()
+
+
+def test_python_m_proofs_writes_nothing_without_write(tmp_path):
+    import proofs
+
+    readme = Path(proofs.__file__).parent / "README.md"
+    before = readme.stat().st_mtime_ns
+    r = subprocess.run([sys.executable, "-m", "proofs", "--only", "jsrelu", "--no-numeric"], capture_output=True,
+                       text=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(Path(proofs.__file__).parents[1])})
+    assert r.returncode == 0, r.stderr
+    assert "jsrelu" in r.stderr and readme.stat().st_mtime_ns == before and not list(tmp_path.iterdir())
+    assert main(["proofs", "--out", str(tmp_path), "--only", "jsrelu"]) == 2  # --out alone is refused
+
+
+def test_proofs_from_a_wheel_says_it_is_a_development_command(monkeypatch, capsys):
+    import rmt_sparsity.cli.proofs as P
+
+    monkeypatch.setattr(P, "source_checkout", lambda: None)  # as installed from a wheel: no proofs/ beside the package
+    assert main(["proofs"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "development command" in err[0] and "pip install -e" in err[0]
+
+
+def test_verify_list(capsys):
+    from rmt_sparsity.experiments.runner import registry
+
+    assert main(["verify", "--list"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].split() == ["id", "kind", "statement"]
+    claims = list(registry().values())
+    assert len(lines) == 1 + len(claims)
+    for line, c in zip(lines[1:], claims):
+        cid, kind, statement = line.split(None, 2)
+        assert (cid, kind, statement) == (c.id, c.kind, " ".join(c.statement.split()))
+
+
+def test_missing_extra_marks_the_claim_skipped_and_exits_0(tmp_path, monkeypatch, capsys):
+    from rmt_sparsity._optional import require
+    from rmt_sparsity.experiments import runner as R
+    from rmt_sparsity.experiments.claims import Claim, Measurement, Prediction, within_band
+
+    def needs_extra(config, rng):
+        require("no_such_module_xyz", extra="nn", feature="this claim")
+        return Measurement(0.5)  # pragma: no cover
+
+    ok = Claim("runs", "x", "t", lambda c: Prediction(0.5, (0, 1)), lambda c, r: Measurement(0.5), within_band, {"smoke": {}})
+    skip = Claim("needs_nn", "y", "t", lambda c: Prediction(0.5, (0, 1)), needs_extra, within_band, {"smoke": {}})
+    monkeypatch.setattr(R, "_REGISTRY", {"runs": ok, "needs_nn": skip})
+    assert main(["verify", "--profile", "smoke", "--out", str(tmp_path), "--strict"]) == 0
+    out = capsys.readouterr().out
+    assert "1 skipped" in out and 'pip install "rmt-sparsity[nn]"' in out
+    records = {r["id"]: r for r in json.loads((tmp_path / "claims.json").read_text())}
+    assert records["runs"]["verdict"]["status"] == "pass"
+    assert records["needs_nn"]["verdict"]["status"] == "skipped"
+    assert "rmt-sparsity[nn]" in records["needs_nn"]["verdict"]["reason"] and records["needs_nn"]["error"] is None
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _all_parsers():
+    """(name, parser) of the top level, every subcommand and the parsers they delegate to."""
+    import argparse
+
+    from rmt_sparsity.cli import build_parser
+    from rmt_sparsity.kernels import bench
+
+    top = build_parser()
+    sub = next(a for a in top._actions if isinstance(a, argparse._SubParsersAction))
+    out = [("rmt-sparsity", top), *sub.choices.items()]
+    import proofs.__main__ as pm
+
+    captured = {}
+
+    class _Stop(Exception):
+        pass
+
+    def grab(self, *a, **k):  # capture the delegated parsers without running them
+        captured[self.prog] = self
+        raise _Stop
+
+    orig = argparse.ArgumentParser.parse_args
+    argparse.ArgumentParser.parse_args = grab
+    try:
+        for fn in (bench.main, pm.main):
+            try:
+                fn([])
+            except _Stop:
+                pass
+    finally:
+        argparse.ArgumentParser.parse_args = orig
+    return out + list(captured.items())
+
+
+def test_every_option_has_help_text():
+    missing = []
+    for name, parser in _all_parsers():
+        if name == "analyze":  # its options are parsed by rmt_sparsity.cli.analyze, checked there
+            continue
+        for action in parser._actions:
+            if action.option_strings and not (action.help or "").strip():
+                missing.append(f"{name} {'/'.join(action.option_strings)}")
+    assert not missing, f"options without help text: {missing}"
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["verify", "--help"], ["sweep", "--help"], ["bench", "--help"],
+                                  ["bench", "kernels", "--help"], ["proofs", "--help"]])
+def test_help_is_plain_text_and_exits_0(argv):
+    r = _run(*argv)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("usage:") and "Traceback" not in r.stderr
+    for markup in ("``", ":func:", ":class:", ":mod:", "DES" + "IGN"):
+        assert markup not in r.stdout, (argv, markup)
 
 
 def test_bench_passes_options_through(monkeypatch):

@@ -87,8 +87,12 @@ def test_bisect_eigenvalues_matches_eigvalsh():
     assert bisect_eigenvalues([2.0, 2.0, 2.0], [-1.0, -1.0], 0) == pytest.approx(2 - np.sqrt(2), abs=8 * EPS * 4)
     with pytest.raises(ValueError, match="index"):
         bisect_eigenvalues(A, B, 40)
-    with pytest.raises(ValueError, match="index"):
+    with pytest.raises(TypeError, match="index must be an integer"):  # a float is a type error, as in check_int
         bisect_eigenvalues(A, B, 1.5)
+    with pytest.raises(ValueError, match=r"lo must be a scalar or hold one value per matrix"):
+        bisect_eigenvalues(A, B, 1, lo=[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    with pytest.raises(ValueError, match="offdiag must be 1-D like diag"):
+        bisect_eigenvalues([2.0, 2.0, 2.0], [[-1.0, -1.0]], 0)
 
 
 @pytest.mark.parametrize("p, n", [(300, 600), (500, 250)])

@@ -123,3 +123,29 @@ def test_shapes_zeros_order_and_seeding():
 def test_validation(kwargs, exc, match):
     with pytest.raises(exc, match=match):
         wishart_eigenvalues(**kwargs)
+
+
+def test_absurd_sizes_are_refused_before_allocation():
+    """Sizes whose arrays cannot fit are refused up front (ValueError naming the size), never allocated."""
+    import pytest
+
+    from rmt_sparsity.ensembles import (extreme_eigenvalues, laguerre_eigenvalues, laguerre_histogram,
+                                        laguerre_tridiagonal, wishart_eigenvalues)
+    from rmt_sparsity.ensembles import edge_band as mc_edge_band
+
+    cases = [
+        (lambda: wishart_eigenvalues(2**40, 2**30), r"p, n = \(1099511627776, 1073741824\) needs about"),
+        (lambda: laguerre_eigenvalues(2**64, 5), "p must be an integer <= 9007199254740992"),
+        (lambda: laguerre_eigenvalues(2**50, 2**50), "needs about"),
+        (lambda: laguerre_eigenvalues(10**13, 4), r"p = 10\*\*13 needs about"),  # the output holds p - n zeros
+        (lambda: laguerre_eigenvalues(2**20, 2**20, method="dense"), "needs about"),
+        (lambda: extreme_eigenvalues(200, 400, size=10**12), r"size = 10\*\*12 needs about"),
+        (lambda: laguerre_histogram(20, 40, 2**60), r"bins = 2\*\*60 needs about"),
+        (lambda: mc_edge_band(95, 100, which="min", mc_draws=10**13), r"mc_draws = 10\*\*13 needs about"),
+    ]
+    for call, msg in cases:
+        with pytest.raises(ValueError, match=msg):
+            call()
+    # a huge p with a small n is a small tridiagonal model: allowed, and finite
+    a, b = laguerre_tridiagonal(10**12, 4, rng=0)
+    assert a.shape == (4,) and bool(np.isfinite(a).all() and np.isfinite(b).all())

@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 
 from rmt_sparsity.kernels import (
+    crossover_density,
+    down_plan,
     fit_predictor,
     kernel_threads,
     random_activations,
@@ -52,6 +54,12 @@ BAD_CALLS = [
     (lambda: sparse_up(X, W_IN, np.ones(32, bool)), TypeError, "flatnonzero"),
     (lambda: sparse_up(X, W_IN, [0.5]), TypeError, "integer"),
     (lambda: sparse_up(np.ones(7, F32), W_IN, [0]), ValueError, "d_model = 8"),
+    (lambda: sparse_up(X, W_IN, [0, 3], mask=np.ones(2, np.int8)), TypeError, "mask must be a boolean"),
+    (lambda: sparse_up(X, W_IN, [0, 3], mask=np.ones(3, bool)), ValueError, "mask must have shape (2,)"),
+    (lambda: sparse_up(np.ones((4, 8), F32), W_IN, [0, 3], mask=np.ones(2, bool)), ValueError, "mask must have shape (4, 2)"),
+    (lambda: down_plan(H, 0), ValueError, "d_model"),
+    (lambda: down_plan(np.ones((2, 2, 2)), 4), ValueError, "1-D or 2-D"),
+    (lambda: crossover_density(0, 8, 32), ValueError, "batch"),
     (lambda: sparse_ffn(X, W_IN, B_IN, W_OUT_T[:, :7].copy(), "relu"), ValueError, "w_out_t must have shape"),
     (lambda: sparse_ffn(X, W_IN, B_IN, W_OUT_T.T.copy(), "relu"), ValueError, "w_out_t must have shape"),
     (lambda: sparse_ffn(X, W_IN, B_IN[:5].copy(), W_OUT_T, "relu"), ValueError, "b_in"),
@@ -123,3 +131,36 @@ def test_unknown_attribute():
 
     with pytest.raises(AttributeError):
         k.no_such_kernel  # noqa: B018
+
+
+def test_topk_propagates_nan_like_the_dense_reference():
+    """A NaN pre-activation ranks first in top-k, so it reaches the output as it does through ffn_dense."""
+    from rmt_sparsity.kernels import ffn_dense, sparse_ffn
+
+    rng = np.random.default_rng(0)
+    w_in = rng.standard_normal((16, 8)).astype(np.float32)
+    w_out_t = rng.standard_normal((16, 8)).astype(np.float32)
+    x = rng.standard_normal((3, 8)).astype(np.float32)
+    w_in[5, 0] = np.nan
+    dense = ffn_dense(x, w_in, None, np.ascontiguousarray(w_out_t.T), "relu")
+    assert np.isnan(dense).all()
+    for kw in ({"topk": 4}, {"topk": 1}, {"threshold": 0.5}, {}):
+        assert np.isnan(sparse_ffn(x, w_in, None, w_out_t, "relu", **kw)).all(), kw
+
+
+@pytest.mark.parametrize(
+    "call, exc, fragment",
+    [
+        (lambda: __import__("rmt_sparsity.kernels", fromlist=["x"]).set_kernel_threads(2**64), ValueError, "n must be an integer <= 1024"),
+        (lambda: __import__("rmt_sparsity.kernels", fromlist=["x"]).choose_down_path(0, 1, 1, 4, 4, 4), ValueError, "batch must be an integer >= 1"),
+        (lambda: __import__("rmt_sparsity.kernels", fromlist=["x"]).choose_down_path(1, 1, 1, 4, 4, 4, threads=0), ValueError, "threads must be an integer >= 1"),
+        (lambda: __import__("rmt_sparsity.kernels", fromlist=["x"]).choose_up_path(1, 1, 1, 4, 4, 4, model=1), TypeError, "model must be a CostModel"),
+        (lambda: __import__("rmt_sparsity.kernels", fromlist=["x"]).CostModel(bandwidth=0.0), ValueError, "bandwidth must be a finite number > 0"),
+        (lambda: __import__("rmt_sparsity.kernels", fromlist=["x"]).CostModel(margin=float("nan")), ValueError, "margin must be a finite number"),
+        (lambda: __import__("rmt_sparsity.kernels", fromlist=["x"]).random_activations(2**40, 2**40, 0.1), ValueError, "batch, d_ff"),
+        (lambda: __import__("rmt_sparsity.kernels", fromlist=["x"]).down_plan(np.ones((2, 4), np.int64), 4), TypeError, "h must hold float32 or float64"),
+    ],
+)
+def test_planner_and_thread_arguments_are_validated(call, exc, fragment):
+    with pytest.raises(exc, match=fragment):
+        call()

@@ -153,8 +153,12 @@ def test_cdf_against_quadrature_of_mp_density():
 
 def test_pdf_domain_handling():
     law = WeightedCovarianceLaw(0.5, [1.0])
-    out = law.pdf([np.nan, -1.0, 100.0, np.inf])
-    assert math.isnan(out[0]) and out[1] == 0.0 and out[2] == 0.0 and math.isnan(out[3])
+    out = law.pdf([np.nan, -1.0, 100.0, np.inf, -np.inf])
+    # scipy's convention: NaN in, NaN out; no density at ±inf
+    assert math.isnan(out[0]) and out[1] == 0.0 and out[2] == 0.0 and out[3] == 0.0 and out[4] == 0.0
+    assert law.cdf(-np.inf) == 0.0 and law.cdf(np.inf) == 1.0 and law.sf(np.inf) == 0.0
+    with pytest.raises(TypeError, match="x must be a real number"):
+        law.pdf(None)
     one = law.pdf(1.0)  # a scalar in gives a scalar out, with the MP(0.5) density's value
     assert np.ndim(one) == 0 and one == pytest.approx(float(mp_density(1.0, 0.5)), abs=1e-8)  # bulk target 1e-8
     grid = law.pdf(np.ones((2, 3)))

@@ -226,3 +226,19 @@ def test_bad_input():
         multiplicative_moments([1.0, 2.0], [1.0])
     with pytest.raises(ValueError, match="method"):
         free_additive_convolution([1.0, 2.0], [0.0, 1.0]).moment(2, method="nope")
+
+
+def test_constructor_arguments_are_validated():
+    from rmt_sparsity.laws import FixedPointLaw, FreeConvolutionLaw, free_additive_convolution
+
+    law = free_additive_convolution([0.0, 1.0], [0.0, 2.0])
+    with pytest.raises(ValueError, match="kind must be one of 'additive', 'multiplicative'; got 'bogus'"):
+        FreeConvolutionLaw(law.problem, "bogus")
+    with pytest.raises(TypeError, match="problem must be the multiplicative subordination problem"):
+        FreeConvolutionLaw(law.problem, "multiplicative")
+    with pytest.raises(TypeError, match="problem must be a FixedPointProblem; got int"):
+        FixedPointLaw(1)
+    with pytest.raises(ValueError, match=r"scan_points = 2\*\*64 needs about"):
+        FixedPointLaw(law.problem, scan_points=2**64)
+    with pytest.raises(ValueError, match="k must be an integer <= 100"):
+        law.moment(101)

@@ -516,3 +516,49 @@ def test_scipy_make_distribution():
     assert np.array_equal(s1, s2) and np.all((s1 >= X.support()[0]) & (s1 <= X.support()[1]))
     Y = MP(ratio=1.0)
     assert Y.cdf(1e-12) > 0 and not np.isnan(Y.cdf(1e-12))
+
+
+@pytest.mark.parametrize("ratio", [0.25, 1.0, 4.0])
+@pytest.mark.parametrize("nonzero", [False, True])
+def test_infinite_arguments_give_scipy_limits(ratio, nonzero):
+    """±inf are valid arguments: the limits scipy's rv_continuous gives (no NaN from inf - inf)."""
+    mp = MarchenkoPastur(ratio, 2.0, nonzero=nonzero)
+    x = np.array([-np.inf, np.inf])
+    assert mp.cdf(x).tolist() == [0.0, 1.0] and mp.sf(x).tolist() == [1.0, 0.0]
+    assert mp.pdf(x).tolist() == [0.0, 0.0] and mp.logpdf(x).tolist() == [-np.inf, -np.inf]
+    assert mp.logcdf(x).tolist() == [-np.inf, 0.0] and mp.logsf(x).tolist() == [0.0, -np.inf]
+    assert np.isnan(mp.cdf(np.nan)) and np.isnan(mp.ppf(1.5)) and np.isnan(mp.isf(-0.5))
+    if ratio <= 1:  # the same limits as the scipy instance
+        assert marchenko_pastur.cdf(x, ratio, scale=2.0).tolist() == mp.cdf(x).tolist()
+
+
+@pytest.mark.parametrize("method", ["pdf", "logpdf", "cdf", "sf", "logcdf", "logsf", "ppf", "isf"])
+@pytest.mark.parametrize("bad", [None, "abc", np.array([0.5, None], dtype=object)])
+def test_non_numbers_raise_type_error_like_scipy(method, bad):
+    arg = "q" if method in ("ppf", "isf") else "x"
+    with pytest.raises(TypeError, match=f"{arg} must be a real number"):
+        getattr(MarchenkoPastur(0.25), method)(bad)
+
+
+def test_moment_order_is_capped_and_large_moments_do_not_overflow():
+    mp = MarchenkoPastur(0.25)
+    # past k = 150 the sum is taken in logs; it joins the exact integer sum to rounding (~1e-15 relative)
+    exact = sum(0.25**r * (math.comb(151, r) * math.comb(150, r) / (r + 1)) for r in range(151))
+    assert mp.moment(151) == pytest.approx(exact, rel=1e-13)
+    assert mp.moment(2000) == math.inf  # beyond the float range: inf, not NaN or OverflowError
+    assert MarchenkoPastur(0.25, 1e-3).moment(2000) == 0.0
+    with pytest.raises(ValueError, match="k must be an integer <= 10000"):
+        mp.moment(2**64)
+
+
+def test_rvs_size_is_validated_and_budgeted():
+    mp = MarchenkoPastur(0.25)
+    assert mp.rvs((2, 3), rng=0).shape == (2, 3) and mp.rvs(0, rng=0).shape == (0,)
+    with pytest.raises(ValueError, match="size must be an integer >= 0"):
+        mp.rvs(-1)
+    with pytest.raises(TypeError, match="size must be None, an int or a tuple of ints"):
+        mp.rvs(2.5)
+    with pytest.raises(ValueError, match=r"size = 2\*\*64 needs about .* of memory"):
+        mp.rvs(2**64)
+    with pytest.raises(TypeError, match="z must be a number"):
+        mp.stieltjes(None)

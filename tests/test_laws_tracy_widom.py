@@ -196,3 +196,22 @@ def test_repr_and_support():
     assert repr(TracyWidom(4)) == "TracyWidom(beta=4)"
     assert TracyWidom(1).support() == (-math.inf, math.inf)
     assert TracyWidom(2.0).beta == 2
+
+
+@pytest.mark.parametrize("method", ["pdf", "logpdf", "cdf", "sf", "logcdf", "logsf", "ppf", "isf"])
+def test_methods_refuse_non_numbers_and_map_infinities(method):
+    tw = TracyWidom(2)
+    arg = "q" if method in ("ppf", "isf") else "x"
+    with pytest.raises(TypeError, match=f"{arg} must be a real number"):
+        getattr(tw, method)(None)
+    if arg == "x":
+        lim = {"pdf": (0.0, 0.0), "logpdf": (-np.inf, -np.inf), "cdf": (0.0, 1.0), "sf": (1.0, 0.0),
+               "logcdf": (-np.inf, 0.0), "logsf": (0.0, -np.inf)}[method]
+        assert getattr(tw, method)(np.array([-np.inf, np.inf])).tolist() == list(lim)
+
+
+def test_rvs_size_is_validated():
+    with pytest.raises(ValueError, match="size must be an integer >= 0"):
+        TracyWidom(1).rvs(-1)
+    with pytest.raises(ValueError, match=r"size = 10\*\*15 needs about"):
+        TracyWidom(1).rvs(10**15)

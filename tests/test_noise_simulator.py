@@ -172,3 +172,31 @@ def test_bad_input_raises_naming_argument(kwargs, name):
     args.update(kwargs)
     with pytest.raises(ValueError, match=name):
         simulate_sgd_noise(**args)
+
+
+def test_boundaries_of_the_helpers_and_the_sizes():
+    import pytest
+
+    from rmt_sparsity.noise import extreme_ratio, simulate_sgd_noise, wasserstein1_to_law
+
+    assert extreme_ratio([0.0, 2.0, 8.0], zero_tol=0.0) == 4.0
+    assert math.isnan(extreme_ratio([0.0, 0.0]))  # no positive eigenvalue: undefined, documented NaN
+    for kw, msg in (({"zero_tol": -1.0}, "zero_tol must be a finite number >= 0"),
+                    ({"eigenvalues": [1.0, np.nan]}, "eigenvalues must be finite"),
+                    ({"eigenvalues": []}, "eigenvalues must be non-empty")):
+        with pytest.raises(ValueError, match=msg):
+            extreme_ratio(**{"eigenvalues": [1.0, 2.0], **kw})
+    cdf = lambda x: np.clip(x, 0.0, 1.0)  # noqa: E731
+    with pytest.raises(ValueError, match="hi must be a finite number"):
+        wasserstein1_to_law([0.5], cdf, 0.0, np.inf)
+    with pytest.raises(ValueError, match="lo must be <= hi"):
+        wasserstein1_to_law([0.5], cdf, 1.0, 0.0)
+    with pytest.raises(TypeError, match="cdf must be a callable"):
+        wasserstein1_to_law([0.5], None, 0.0, 1.0)
+    with pytest.raises(ValueError, match=r"steps = 2\*\*64 means about"):
+        simulate_sgd_noise(8, 4, 2, 2**64, 0.1, 0.1, rng=0)
+    with pytest.raises(ValueError, match=r"p = 10\*\*12 needs about"):
+        simulate_sgd_noise(10**12, 4, 2, 4, 0.1, 0.1, rng=0)
+    # a block longer than the run is clamped to the run (no buffer of 2**64 rows)
+    sim = simulate_sgd_noise(8, 4, 2, 16, 0.1, 0.1, rng=0, block=2**64)
+    assert sim.params["block"] == 16

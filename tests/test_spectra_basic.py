@@ -1,4 +1,4 @@
-"""Spectrum of a matrix, ranks and spectral concentration (rmt_sparsity.spectra, docs/design.md §3, §4.5)."""
+"""Spectrum of a matrix, ranks and spectral concentration (rmt_sparsity.spectra, docs/design.md §3, docs/science.md §5)."""
 
 import math
 

@@ -1,4 +1,4 @@
-"""Null bands of the spectral concentration (concentration_vs_random), docs/science.md §2, §4.5."""
+"""Null bands of the spectral concentration (concentration_vs_random), docs/science.md §2, §5."""
 
 import math
 

@@ -11,7 +11,8 @@ One module per subcommand, each with ``add_parser(sub)`` and ``run(args)``:
 
 Exit codes: 0 - every claim ran, whatever the verdicts; 1 - a claim crashed (or,
 with ``--strict``, any verdict is ``fail``); 2 - usage error (:class:`UsageError`:
-unknown claim or profile, unwritable ``--out``, unreachable scheduler).
+unknown claim or profile, unwritable ``--out``, unreachable scheduler; or an
+optional extra the command needs is not installed); 130 - interrupted.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import argparse
 import sys
 
 from . import analyze, bench, proofs, sweep, verify
+from .._optional import MissingExtraError
 from ._common import UsageError
 
 __all__ = ["main", "build_parser", "UsageError"]
@@ -27,13 +29,30 @@ __all__ = ["main", "build_parser", "UsageError"]
 _SUBCOMMANDS = (verify, sweep, analyze, bench, proofs)
 
 
+_DESCRIPTION = """\
+Verify, with numbers, the gradient-sparsity and spectral-concentration theory of
+activation sparsity (Peng et al., arXiv 2309.03004) with random matrix theory.
+
+Each subcommand has its own help: rmt-sparsity COMMAND --help."""
+
+_EPILOG = """\
+exit status:
+  0  success (verify: every claim ran, whatever the verdicts; skipped claims included)
+  1  a claim crashed (verify), or any verdict is 'fail' with verify --strict
+  2  usage error: unknown claim or profile, unwritable --out, unreadable input,
+     unreachable scheduler
+  130 interrupted (Ctrl-C)"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser, with one subparser per subcommand module."""
     from .._version import __version__
 
-    parser = argparse.ArgumentParser(prog="rmt-sparsity", description=__doc__.splitlines()[0])
-    parser.add_argument("--version", action="version", version=f"rmt-sparsity {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(prog="rmt-sparsity", description=_DESCRIPTION, epilog=_EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"rmt-sparsity {__version__}",
+                        help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", required=True, title="commands", metavar="COMMAND")
     for command in _SUBCOMMANDS:
         command.add_parser(sub)
     return parser
@@ -52,7 +71,7 @@ def main(argv=None) -> int:
         return 2
     try:
         return int(args.func(args))
-    except UsageError as exc:
+    except (UsageError, MissingExtraError) as exc:  # one line, no traceback
         print(f"rmt-sparsity: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # pragma: no cover

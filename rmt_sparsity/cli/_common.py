@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import sys
 
 __all__ = ["UsageError", "progress_enabled", "executor_context"]
 
@@ -13,8 +12,10 @@ class UsageError(Exception):
 
 
 def progress_enabled(args) -> bool:
-    """Progress bars only on an interactive terminal, and never with ``--quiet``."""
-    return not args.quiet and sys.stderr.isatty()
+    """Progress bars in a terminal (and in Jupyter), never in CI logs and never with ``--quiet``."""
+    from .._progress import show_progress
+
+    return False if args.quiet else show_progress(None)
 
 
 def executor_context(kind: str, scheduler: str | None, *, local=None, **dask_kw):

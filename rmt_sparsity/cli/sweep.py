@@ -7,6 +7,7 @@ optional ``[plot]`` (mean ± SE over seeds). Exit status 0, or 2 for a usage err
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from ._common import UsageError, executor_context, progress_enabled
@@ -16,13 +17,17 @@ __all__ = ["add_parser", "run", "load_spec"]
 
 def add_parser(sub) -> None:
     """Register ``sweep`` on the top-level subparsers ``sub``."""
-    sw = sub.add_parser("sweep", help="run a built-in experiment over a grid (resumable; local or Dask)")
+    sw = sub.add_parser("sweep", help="run a built-in experiment over a grid (resumable; local or Dask)",
+                        description="Run a built-in experiment over the grid of a TOML spec. Points already in the "
+                                    "store are reused; concurrent sweeps on one store compute each point once. "
+                                    "Example specs: examples/*.toml.")
     sw.add_argument("spec", help="TOML spec: experiment, grid, seeds, store, optional [plot]")
-    sw.add_argument("--executor", default="local", choices=("local", "dask"))
+    sw.add_argument("--executor", default="local", choices=("local", "dask"),
+                    help="local process pool (default) or Dask (needs the [dask] extra)")
     sw.add_argument("--scheduler", default=None, metavar="ADDR", help="Dask scheduler address (with --executor dask)")
     sw.add_argument("--workers", type=int, default=None, help="local processes, or LocalCluster workers for dask")
     sw.add_argument("--store", default=None, help="override the spec's store directory")
-    sw.add_argument("--quiet", action="store_true")
+    sw.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     sw.set_defaults(func=run)
 
 
@@ -72,11 +77,16 @@ def run(args) -> int:
         print(f"{len(result.records)} points ({result.computed} computed, {result.reused} reused) in {store}")
     plot = spec.get("plot")
     if plot:
+        from .._optional import MissingExtraError
         from ..report.sweeps import plot_sweep
 
         out = store / "sweep.png"
-        plot_sweep(result.records, out, x=plot["x"], y=plot["y"], group=plot.get("group"),
-                   logx=plot.get("logx", False), logy=plot.get("logy", False), title=spec["experiment"])
-        if not args.quiet:
-            print(f"plot: {out}")
+        try:
+            plot_sweep(result.records, out, x=plot["x"], y=plot["y"], group=plot.get("group"),
+                       logx=plot.get("logx", False), logy=plot.get("logy", False), title=spec["experiment"])
+        except MissingExtraError as exc:  # no matplotlib: the records are stored, the plot is skipped
+            print(f"plot skipped: {exc}", file=sys.stderr)
+        else:
+            if not args.quiet:
+                print(f"plot: {out}")
     return 0

@@ -10,20 +10,32 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import check_int
+from .._checks import check_int, check_size_budget
 
 _KERNELS: dict = {}
 
+#: Largest p or n: sizes are used as float64 degrees of freedom, exact up to 2**53.
+MAX_DIM = 2**53
 
-def check_sizes(p, n) -> tuple[int, int]:
-    """Validated ``(p, n)``, both ints >= 1."""
-    return check_int("p", p, min=1), check_int("n", n, min=1)
+
+def check_sizes(p, n, *, draws: int = 1) -> tuple[int, int]:
+    """Validated ``(p, n)``, both ints in ``[1, 2**53]``, and the bidiagonal model's memory refused up front.
+
+    ``draws`` independent bidiagonals of ``m = min(p, n)`` χ entries each, plus the
+    tridiagonal and the solver's work arrays: about ``64·m`` bytes per draw.
+    """
+    p = check_int("p", p, min=1, max=MAX_DIM)
+    n = check_int("n", n, min=1, max=MAX_DIM)
+    m = min(p, n)
+    check_size_budget("p, n" if draws == 1 else "size", (p, n) if draws == 1 else draws, nbytes=64 * m * draws,
+                      what=f"{draws} bidiagonal model(s) of order min(p, n) = {m}")
+    return p, n
 
 
 def chi_bidiagonal(g: np.random.Generator, p: int, n: int, beta: float, size=None):
     """Pre-drawn χ entries (d, e) of the Dumitriu-Edelman bidiagonal; shapes (m,), (m-1,) or with a leading size."""
     m, N = min(p, n), max(p, n)
-    df_d = beta * (N - np.arange(m))
+    df_d = beta * (float(N) - np.arange(m))
     df_e = beta * (m - 1 - np.arange(m - 1))
     shape_d = (m,) if size is None else (size, m)
     shape_e = (m - 1,) if size is None else (size, m - 1)

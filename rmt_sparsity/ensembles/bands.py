@@ -10,7 +10,7 @@ with a fixed seed, so the band is deterministic.
 
 from __future__ import annotations
 
-from .._checks import check_choice, check_int, check_probability, check_real
+from .._checks import check_choice, check_int, check_probability, check_real, check_size_budget
 from ..laws.edges import edge_band as _closed_form_band
 from ..laws.edges import min_edge_method
 from .sturm import extreme_eigenvalues
@@ -67,6 +67,9 @@ def edge_band(p, n, beta=1, which="max", level=0.95, *, scale=1.0, mc_draws=4000
     level = check_probability("level", level)
     scale = check_real("scale", scale, lo=0.0, lo_open=True)
     mc_draws = check_int("mc_draws", mc_draws, min=100)
+    # the Monte-Carlo fallback draws mc_draws bidiagonals of order min(p, n) (extreme_eigenvalues' memory)
+    check_size_budget("mc_draws", mc_draws, nbytes=64 * min(p, n) * mc_draws,
+                      what=f"{mc_draws} bidiagonal models of order min(p, n) = {min(p, n)}")
     mc_seed = check_int("mc_seed", mc_seed, min=0)
     if which == "max" or min_edge_method(p, n, beta) is not None:  # min_edge_method validates beta
         return _closed_form_band(p, n, beta, which, level, scale=scale)

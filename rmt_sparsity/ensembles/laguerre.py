@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import check_choice, check_int, check_real
+from .._checks import check_choice, check_int, check_real, check_size_budget
 from .._rng import as_generator
 from ._bidiagonal import check_sizes, chi_bidiagonal, tridiag_from
 from .sturm import _kernels as _sturm_kernels
@@ -106,12 +106,16 @@ def laguerre_eigenvalues(p, n, beta=1.0, scale=1.0, *, rng=None, method="tridiag
     scale = check_real("scale", scale, lo=0.0, lo_open=True)
     method = check_choice("method", method, ("tridiagonal", "dense"))
     refine_min = check_int("refine_min", refine_min, min=0, max=min(p, n))
+    check_size_budget("p", p, nbytes=16 * p, what="the p eigenvalues (p - n of them structural zeros when p > n)")
     g = as_generator(rng)
     if method == "dense":
         if beta not in (1.0, 2.0):
             raise ValueError(f"beta must be 1 or 2 for method='dense'; got {beta!r}")
         if refine_min:
             raise ValueError("refine_min applies to method='tridiagonal' only")
+        # W (complex for beta = 2), W W^T and eigvalsh's work arrays
+        check_size_budget("p, n", (p, n), nbytes=(16 if beta == 2.0 else 8) * (2 * p * n + 3 * p * p),
+                          what="the dense p x n matrix and its p x p Gram matrix")
         if beta == 1.0:
             W = g.standard_normal((p, n))
             lam = np.linalg.eigvalsh(W @ W.T / n)

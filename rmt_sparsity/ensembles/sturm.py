@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import check_array, check_choice, check_int, check_real
+from .._checks import check_array, check_choice, check_int, check_real, check_size_budget
 from .._rng import as_generator
 from ._bidiagonal import check_sizes, chi_bidiagonal, tridiag_from
 
@@ -160,11 +160,20 @@ def _tridiagonal(diag, offdiag, *, batch):
     """Validated (a, b2): 1-D for one matrix, or 2-D rows of a batch when ``batch``."""
     nd = (1, 2) if batch else 1
     a = check_array("diag", diag, ndim=nd, dtype=np.float64)
-    b = check_array("offdiag", offdiag, ndim=a.ndim, dtype=np.float64, nonempty=False)
+    b = check_array("offdiag", offdiag, dtype=np.float64, nonempty=False)
     m = a.shape[-1]
     if b.shape != a.shape[:-1] + (m - 1,):
-        raise ValueError(f"offdiag must have shape {a.shape[:-1] + (m - 1,)} (one less than diag per matrix); got {b.shape}")
+        raise ValueError(
+            f"offdiag must have shape {a.shape[:-1] + (m - 1,)} (one less than diag {a.shape} per matrix); got {b.shape}"
+        )
     return np.ascontiguousarray(a), np.ascontiguousarray(b * b)
+
+
+def _per_row(name, arr, rows):
+    """``arr`` (a scalar or one value per matrix) broadcast to ``(rows,)``, or a ValueError naming it."""
+    if arr.shape not in ((), (rows,)):
+        raise ValueError(f"{name} must be a scalar or hold one value per matrix, shape ({rows},); got shape {arr.shape}")
+    return np.broadcast_to(arr, (rows,))
 
 
 def count_below(diag, offdiag, x):
@@ -254,10 +263,15 @@ def bisect_eigenvalues(diag, offdiag, index, lo=None, hi=None, *, iters=52):
     [2.0, 3.0]
     """
     single = np.ndim(diag) == 1
+    if single and np.ndim(offdiag) != 1:
+        raise ValueError(f"offdiag must be 1-D like diag (one matrix); got {np.ndim(offdiag)}-D")
     a, b2 = _tridiagonal(np.atleast_2d(diag) if single else diag, np.atleast_2d(offdiag) if single else offdiag, batch=True)
     rows, m = a.shape
-    idx = np.broadcast_to(np.asarray(index), (rows,))
-    if idx.dtype.kind not in "iu" or np.any(idx < 0) or np.any(idx >= m):
+    idx = np.asarray(index)
+    if idx.dtype.kind not in "iu" or idx.ndim > 1:
+        raise TypeError(f"index must be an integer or a 1-D array of integers; got {type(index).__name__} {index!r}")
+    idx = _per_row("index", idx, rows)
+    if np.any(idx < 0) or np.any(idx >= m):
         raise ValueError(f"index must be integers in [0, {m - 1}]; got {index!r}")
     iters = check_int("iters", iters, min=1, max=2000)
     if lo is None or hi is None:
@@ -267,8 +281,8 @@ def bisect_eigenvalues(diag, offdiag, index, lo=None, hi=None, *, iters=52):
         rad[:, 1:] += b
         lo = (a - rad).min(axis=1) if lo is None else lo
         hi = (a + rad).max(axis=1) if hi is None else hi
-    lo = np.ascontiguousarray(np.broadcast_to(check_array("lo", lo, ndim=(0, 1), dtype=np.float64), (rows,)))
-    hi = np.ascontiguousarray(np.broadcast_to(check_array("hi", hi, ndim=(0, 1), dtype=np.float64), (rows,)))
+    lo = np.ascontiguousarray(_per_row("lo", check_array("lo", lo, ndim=(0, 1), dtype=np.float64), rows))
+    hi = np.ascontiguousarray(_per_row("hi", check_array("hi", hi, ndim=(0, 1), dtype=np.float64), rows))
     out = np.empty(rows)
     _kernels()["bisect_rows"](a, b2, np.ascontiguousarray(idx, dtype=np.int64), lo, hi, iters, out)
     return float(out[0]) if single else out
@@ -316,6 +330,7 @@ def laguerre_histogram(p, n, bins, beta=1.0, *, rng=None, scale=1.0):
     scale = check_real("scale", scale, lo=0.0, lo_open=True)
     if isinstance(bins, (int, np.integer)) and not isinstance(bins, bool):
         nb_ = check_int("bins", bins, min=1)
+        check_size_budget("bins", bins, nbytes=32 * nb_, what="the bin edges and their Sturm counts")
         from ..laws import MarchenkoPastur
 
         lo, hi = MarchenkoPastur(p / n, scale).edges
@@ -373,10 +388,10 @@ def extreme_eigenvalues(p, n, beta=1.0, scale=1.0, *, size=1, rng=None, which="b
     >>> bool((lmax > 2.0).all() and (lmin < 0.3).all())
     True
     """
-    p, n = check_sizes(p, n)
+    size = check_int("size", size, min=1)
+    p, n = check_sizes(p, n, draws=size)
     beta = check_real("beta", beta, lo=0.0, lo_open=True)
     scale = check_real("scale", scale, lo=0.0, lo_open=True)
-    size = check_int("size", size, min=1)
     which = check_choice("which", which, ("both", "max", "min"))
     rtol = check_real("rtol", rtol, lo=1e-16, hi=0.1)
     g = as_generator(rng)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg
 
-from .._checks import check_int, check_real
+from .._checks import check_int, check_real, check_size_budget
 from .._rng import as_generator
 
 __all__ = ["wishart_eigenvalues"]
@@ -62,6 +62,8 @@ def wishart_eigenvalues(p, n, scale=1.0, *, rng=None) -> np.ndarray:
     p = check_int("p", p, min=1)
     n = check_int("n", n, min=1)
     scale = check_real("scale", scale, lo=0.0, lo_open=True)
+    # the Gaussian matrix and LAPACK's work arrays (about as large again)
+    check_size_budget("p, n", (p, n), nbytes=16 * p * n + 8 * (p + n), what="the p x n Gaussian matrix and its SVD")
     gen = as_generator(rng)
     w = gen.standard_normal((p, n))
     if scale != 1.0:

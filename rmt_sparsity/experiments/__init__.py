@@ -4,13 +4,15 @@ This is the only subpackage that pairs a prediction with a measurement.
 
 Modules
 -------
-claims         Claim, Prediction, Measurement, Verdict and the shared prediction and compare rules
-runner         the registry (discovered from ``catalog``) and ``run_claim``/``run_claims``
-catalog        the claims, one module per capability
-training       the digits training setup shared by the trained-network claims and sweeps
-sparsing_law   sparsing-law analysis of an activation-ratio trajectory
-sweep, ensemble_sweep, store, executors, library
-               sweeps over configs × seeds, their resumable store, executors and built-in experiments
+::
+
+    claims         Claim, Prediction, Measurement, Verdict and the shared prediction and compare rules
+    runner         the registry (discovered from ``catalog``) and ``run_claim``/``run_claims``
+    catalog        the claims, one module per capability
+    training       the digits training setup shared by the trained-network claims and sweeps
+    sparsing_law   sparsing-law analysis of an activation-ratio trajectory
+    sweep, ensemble_sweep, store, executors, library
+                   sweeps over configs × seeds, their resumable store, executors and built-in experiments
 """
 
 from .claims import (

@@ -53,8 +53,9 @@ PROFILES = ("smoke", "quick", "full")
 # (the one JSON conversion), after which this line goes.
 _to_jsonable = to_jsonable
 
-#: Allowed verdict statuses (docs/design.md §3).
-VERDICTS = ("pass", "fail", "inconclusive", "not_implemented")
+#: Allowed verdict statuses (docs/design.md §4). ``skipped``: an optional extra the claim needs is not
+#: installed (the reason names it); skipped claims ran nothing and sit outside the pass/fail tally.
+VERDICTS = ("pass", "fail", "inconclusive", "skipped", "not_implemented")
 
 
 @dataclass(frozen=True)

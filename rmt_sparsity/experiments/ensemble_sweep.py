@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 
 from .._checks import check_int
@@ -129,7 +130,7 @@ class EnsembleExperiment:
 
 
 def run_ensemble_sweep(experiment: EnsembleExperiment, grid, *, seeds, store, max_members=None,
-                       max_memory_bytes=None, progress=True) -> SweepResult:
+                       max_memory_bytes=None, progress=None) -> SweepResult:
     """Run the missing points of ``grid × seeds`` as one ensemble per group; store one record per point.
 
     Parameters
@@ -144,13 +145,16 @@ def run_ensemble_sweep(experiment: EnsembleExperiment, grid, *, seeds, store, ma
         Split groups larger than this (bounds the compiled shapes and the work lost to a crash).
     max_memory_bytes : int, optional
         Passed to :func:`rmt_sparsity.nn.train_ensemble` (members per compiled run).
-    progress : bool
-        A tqdm bar over points.
+    progress : bool or None
+        A progress bar over points; None shows it in terminals and notebooks, not in CI logs
+        (:func:`rmt_sparsity._progress.show_progress`).
 
     Returns
     -------
     SweepResult
         All records in grid order (config-major, then seed); ``computed`` and ``reused`` counts.
+        Each point is trained under its lock on the store, so concurrent sweeps on one
+        store train every point once.
 
     Notes
     -----
@@ -183,18 +187,60 @@ def run_ensemble_sweep(experiment: EnsembleExperiment, grid, *, seeds, store, ma
     groups = []
     for g in ensemble_groups(todo, tuple(experiment.fields)):
         step = max_members or len(g)
-        groups += [g[i:i + step] for i in range(0, len(g), step)]
+        groups += [[todo[i] for i in g[i:i + step]] for i in range(0, len(g), step)]
 
     from tqdm.auto import tqdm
 
-    with tqdm(total=len(todo), desc="ensemble sweep", unit="pt", disable=not progress) as bar:
-        for g in groups:
-            for rec in _run_group(experiment, [todo[i] for i in g], max_memory_bytes):
-                store.put(rec)
-            bar.update(len(g))
+    from .._progress import show_progress
+
+    with tqdm(total=len(todo), desc="ensemble sweep", unit="pt", disable=not show_progress(progress)) as bar:
+        computed = _run_groups(experiment, store, groups, max_memory_bytes, bar)
     stored = store.load()
     records = [stored[k] for k, _, _ in points]
-    return SweepResult(records=records, computed=len(todo), reused=len(records) - len(todo))
+    return SweepResult(records=records, computed=computed, reused=len(records) - computed)
+
+
+def _run_groups(experiment, store, groups, max_memory_bytes, bar) -> int:
+    """Train each group's points that no one else computes, under their locks; returns how many were trained here.
+
+    As :class:`~rmt_sparsity.experiments.Sweep` does per point: a point whose
+    lock another sweep holds is left to it and looked at again later (reused once
+    stored, trained here if that sweep stopped without storing it).
+    """
+    from filelock import Timeout
+
+    computed = 0
+    queue = deque(groups)
+    while queue:
+        group = queue.popleft()
+        held, busy = [], []
+        try:
+            for point in group:
+                lock = store.lock(point[0])
+                try:
+                    lock.acquire(timeout=0)
+                except Timeout:
+                    busy.append(point)
+                    continue
+                if store.get(point[0]) is not None:  # stored by another sweep meanwhile
+                    store.drop_lock_file(point[0])
+                    lock.release()
+                    bar.update()
+                    continue
+                held.append((point, lock))
+            if held:
+                for rec in _run_group(experiment, [p for p, _ in held], max_memory_bytes):
+                    store.put(rec)
+                computed += len(held)
+                bar.update(len(held))
+        finally:
+            for _, lock in held:
+                lock.release()
+        if busy:
+            if not held:
+                time.sleep(0.1)  # every point of this group is being trained elsewhere
+            queue.append(busy)
+    return computed
 
 
 def _run_group(experiment, pts, max_memory_bytes):

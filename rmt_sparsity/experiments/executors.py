@@ -1,11 +1,15 @@
 """Executors for sweeps and ``verify``: any :class:`concurrent.futures.Executor` works.
 
-* :func:`local_executor` - a process pool whose workers pin BLAS, Numba and XLA
-  to ``threads`` threads each, so ``workers × threads`` never oversubscribes the cores.
+* :func:`local_executor` - a reusable process pool (loky) whose workers pin BLAS,
+  Numba and XLA to ``threads`` threads each, so ``workers × threads`` never
+  oversubscribes the cores. Functions reach the workers by value (cloudpickle),
+  so a function defined in a notebook cell, in ``python -c`` or in a script's
+  ``__main__`` works. The workers exit with their parent process, even when the
+  parent is killed.
 * :func:`dask_executor` - ``distributed.Client(address).get_executor()``, or a
-  ``LocalCluster`` when no address is given. On a cluster, start the workers
-  with the same thread settings (e.g. ``OMP_NUM_THREADS=1 dask worker ADDR
-  --nthreads 1``), or use dask-jobqueue for SLURM/PBS::
+  ``LocalCluster`` when no address is given (the ``[dask]`` extra). On a cluster,
+  start the workers with the same thread settings (e.g. ``OMP_NUM_THREADS=1 dask
+  worker ADDR --nthreads 1``), or use dask-jobqueue for SLURM/PBS::
 
       from dask_jobqueue import SLURMCluster
       cluster = SLURMCluster(cores=1, processes=1, memory="4GB",
@@ -14,18 +18,17 @@
       with dask_executor(cluster.scheduler_address) as ex:
           Sweep(fn, grid, seeds=range(5), store="runs/x", executor=ex).run()
 
-Work functions must be importable top-level functions (they are pickled by
-reference). JAX work functions should create their PRNG key from the ``seed``
-argument inside the worker; Numba work functions compile once per worker
-process (``cache=True`` makes later workers load the compiled code from disk).
+JAX work functions should create their PRNG key from the ``seed`` argument
+inside the worker; Numba work functions compile once per worker process
+(``cache=True`` makes later workers load the compiled code from disk).
 """
 
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
+import threading
+import time
 
 from .._checks import check_int
 
@@ -60,33 +63,75 @@ def pin_threads(threads: int = 1) -> None:
         numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
 
 
-def local_executor(workers: int | None = None, *, threads: int = 1) -> ProcessPoolExecutor:
-    """A process pool of ``workers`` processes (default: CPU count // threads), each pinned to ``threads``.
+def _exit_with_parent(parent: int, poll_s: float = 0.25) -> None:
+    """End this (worker) process as soon as process ``parent`` is no longer its parent.
 
-    Uses the ``spawn`` start method: forking a process that has started JAX
-    or OpenMP threads is unsafe.
+    A killed parent (SIGKILL, a crash) cannot shut its pool down; without this its
+    workers would run on as orphans. When the parent dies the kernel re-parents
+    the worker, so ``os.getppid()`` changes: a daemon thread polls it every
+    ``poll_s`` seconds and exits the process at once. ``parent`` is the pid the
+    parent passed in, so a worker whose parent died while it was starting exits too.
+    """
+    if os.getppid() != parent:
+        os._exit(1)
+
+    def watch():
+        while True:
+            time.sleep(poll_s)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="rmt-sparsity-exit-with-parent", daemon=True).start()
+
+
+def _init_worker(threads: int, parent: int) -> None:
+    """Initializer of :func:`local_executor`'s workers: exit with the parent process ``parent``, pin the thread pools."""
+    _exit_with_parent(parent)
+    pin_threads(threads)
+
+
+def local_executor(workers: int | None = None, *, threads: int = 1, idle_timeout: float = 60.0):
+    """A reusable local process pool of ``workers`` processes (default: CPU count // threads), each pinned to ``threads``.
+
+    The pool is loky's reusable executor (:func:`loky.get_reusable_executor`):
+
+    * its workers are started with fork + exec (never a bare fork of a process that
+      has started JAX or OpenMP threads) and receive functions by value through
+      cloudpickle, so functions defined interactively (a notebook cell, ``python -c``)
+      work;
+    * calling again with the same settings returns the running pool, so repeated
+      sweeps in a notebook do not pay the start-up again; idle workers exit after
+      ``idle_timeout`` seconds;
+    * workers exit when their parent process dies (``_exit_with_parent``), and
+      ``shutdown(wait=False, kill_workers=True)`` stops them at once (what
+      :meth:`~rmt_sparsity.experiments.Sweep.run` does on Ctrl-C).
 
     Examples
     --------
-    >>> with local_executor(1) as ex:
-    ...     ex.submit(abs, -3).result()
+    >>> ex = local_executor(1)
+    >>> ex.submit(abs, -3).result()
     3
+    >>> ex.submit(lambda x: x + 1, 1).result()   # a lambda: shipped by value
+    2
     """
+    from loky import get_reusable_executor
+
     threads = check_int("threads", threads, min=1)
     if workers is None:
         workers = max(1, (os.cpu_count() or 1) // threads)
     workers = check_int("workers", workers, min=1)
-    return ProcessPoolExecutor(
+    return get_reusable_executor(
         max_workers=workers,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=pin_threads,
-        initargs=(threads,),
+        timeout=idle_timeout,
+        initializer=_init_worker,
+        initargs=(threads, os.getpid()),
+        env={var: str(threads) for var in _THREAD_ENV},  # before any library in the worker is imported
     )
 
 
 @contextlib.contextmanager
 def dask_executor(address: str | None = None, *, workers: int = 2, threads: int = 1, timeout: str = "10s"):
-    """Context manager yielding a Dask ``ClientExecutor``.
+    """Context manager yielding a Dask ``ClientExecutor`` (needs the ``[dask]`` extra).
 
     Parameters
     ----------
@@ -99,10 +144,10 @@ def dask_executor(address: str | None = None, *, workers: int = 2, threads: int 
     ConnectionError
         If the scheduler cannot be reached within ``timeout`` (one line, naming the address).
     """
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError as exc:  # pragma: no cover
-        raise ImportError("dask_executor needs dask.distributed: pip install 'rmt-sparsity[distributed]'") from exc
+    from .._optional import require
+
+    distributed = require("distributed", extra="dask", feature="dask_executor")
+    Client, LocalCluster = distributed.Client, distributed.LocalCluster
     cluster = None
     try:
         if address is None:

@@ -25,6 +25,7 @@ import numpy as np
 
 from .._checks import check_choice
 from .._io import to_jsonable
+from .._optional import as_missing_extra
 from .._versions import package_versions
 from .claims import PROFILES, Claim, Measurement, Prediction, Verdict
 from .store import canonical_json
@@ -195,8 +196,12 @@ def run_claim(claim_id: str, *, profile: str = "quick", seed: int = 0, overrides
             raise TypeError(f"compare of claim {claim_id!r} returned {type(verdict).__name__}, not Verdict")
         error = None
     except Exception as exc:  # a crashing claim is recorded, and makes `verify` exit 1
-        verdict = Verdict("inconclusive", f"claim crashed: {type(exc).__name__}: {exc}")
-        error = "".join(traceback.format_exception(exc))
+        missing = as_missing_extra(exc, f"claim {claim_id!r}")
+        if missing is not None:  # an optional extra is not installed: skipped, with the install command
+            verdict, error = Verdict("skipped", str(missing)), None
+        else:
+            verdict = Verdict("inconclusive", f"claim crashed: {type(exc).__name__}: {exc}")
+            error = "".join(traceback.format_exception(exc))
     return ClaimResult(
         id=claim.id,
         statement=claim.statement,

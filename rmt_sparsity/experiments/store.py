@@ -11,14 +11,19 @@ Layout::
 
     STORE/
       records/<key>.json     one record per completed point (temporary file + os.replace)
+      locks/<key>.lock       held (filelock) while a sweep computes the point
 
 A crash can leave at most a stray ``.tmp`` file, never a torn record: reading
-ignores temporaries and reports (never silently drops) unreadable records, so
-an interrupted sweep resumes and loses nothing that had completed.
+ignores temporaries and reports (never silently drops) unreadable or malformed
+records (:func:`record_problems`), so an interrupted sweep resumes and loses
+nothing that had completed. Sweeps sharing a store take the point's lock
+(:meth:`ResultStore.lock`) before computing it, so each point is computed once
+even when several sweeps run at the same time.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
@@ -33,12 +38,25 @@ from pathlib import Path
 from .._io import atomic_write_json
 from .._versions import package_versions
 
-__all__ = ["canonical_json", "point_key", "expand_grid", "point_record", "ResultStore", "SweepResult",
-           "CorruptRecordWarning"]
+__all__ = ["canonical_json", "point_key", "expand_grid", "point_record", "record_problems", "ResultStore",
+           "SweepResult", "CorruptRecordWarning", "RECORD_FIELDS"]
 
 
 class CorruptRecordWarning(UserWarning):
-    """A record file in the store could not be read (it is treated as missing and recomputed)."""
+    """A record file in the store could not be read or is malformed (it is treated as missing and recomputed)."""
+
+
+#: The fields every stored record has, with their JSON types (:func:`point_record` writes them; extra fields are allowed).
+RECORD_FIELDS: dict[str, tuple[type, ...]] = {
+    "key": (str,),
+    "experiment": (str,),
+    "config": (dict,),
+    "seed": (int,),
+    "result": (dict,),
+    "versions": (dict,),
+    "host": (str,),
+    "duration_s": (int, float),
+}
 
 
 def _canon(value, where: str):
@@ -159,8 +177,31 @@ def point_record(key: str, experiment: str, config: Mapping, seed: int, result: 
     }
 
 
+def record_problems(record, key: str | None = None) -> list[str]:
+    """What is wrong with a stored record: missing fields, wrong types, a key that is not its file's (empty if none).
+
+    Examples
+    --------
+    >>> record_problems(point_record("k", "demo", {"x": 1}, 0, {"y": 1.0}, 0.5))
+    []
+    >>> record_problems({"key": "k", "seed": "0"}, key="k")[:2]
+    ["missing field 'experiment'", "missing field 'config'"]
+    """
+    if not isinstance(record, Mapping):
+        return [f"a record must be a JSON object; got {type(record).__name__}"]
+    problems = []
+    for name, types in RECORD_FIELDS.items():
+        if name not in record:
+            problems.append(f"missing field {name!r}")
+        elif not isinstance(record[name], types) or (isinstance(record[name], bool) and bool not in types):
+            problems.append(f"field {name!r} is {type(record[name]).__name__}, not {' or '.join(t.__name__ for t in types)}")
+    if key is not None and isinstance(record.get("key"), str) and record["key"] != key:
+        problems.append(f"its key {record['key']!r} is not its file name's {key!r}")
+    return problems
+
+
 class ResultStore:
-    """A directory of per-point JSON records.
+    """A directory of per-point JSON records, with a lock per point.
 
     Parameters
     ----------
@@ -172,9 +213,9 @@ class ResultStore:
     --------
     >>> import tempfile
     >>> s = ResultStore(tempfile.mkdtemp())
-    >>> s.put({"key": "abc", "result": {"x": 1}})
-    >>> s.keys()
-    {'abc'}
+    >>> s.put(point_record("abc", "demo", {"x": 1}, 0, {"y": 1}, 0.1))
+    >>> s.keys(), s.get("abc")["result"]
+    ({'abc'}, {'y': 1})
     """
 
     def __init__(self, path):
@@ -191,26 +232,73 @@ class ResultStore:
             return []
         return sorted(p for p in self._records.iterdir() if p.suffix == ".json" and not p.name.startswith("."))
 
+    def _read(self, p: Path, *, warn: bool = True) -> dict | None:
+        """The record in file ``p``, or None (with a :class:`CorruptRecordWarning`) when it is unreadable or malformed."""
+        try:
+            rec = json.loads(p.read_text())
+        except (OSError, ValueError) as exc:
+            problem = f"unreadable record {p.name} ({exc})"
+        else:
+            problems = record_problems(rec, key=p.stem)
+            if not problems:
+                return rec
+            problem = f"malformed record {p.name} ({'; '.join(problems)})"
+        if warn:
+            warnings.warn(f"{problem}; it will be recomputed", CorruptRecordWarning, stacklevel=3)
+        return None
+
     def load(self) -> dict[str, dict]:
-        """All readable records by key; unreadable ones raise :class:`CorruptRecordWarning` warnings."""
+        """All valid records by key; unreadable or malformed ones give :class:`CorruptRecordWarning` warnings."""
         out = {}
         for p in self._files():
-            try:
-                rec = json.loads(p.read_text())
+            rec = self._read(p)
+            if rec is not None:
                 out[rec["key"]] = rec
-            except (OSError, ValueError, KeyError, TypeError) as exc:
-                warnings.warn(f"unreadable record {p.name} ({exc}); it will be recomputed", CorruptRecordWarning, stacklevel=2)
         return out
 
+    def get(self, key: str) -> dict | None:
+        """The valid record of ``key``, or None when it is missing (or unreadable or malformed: warned)."""
+        p = self._records / f"{key}.json"
+        return self._read(p) if p.is_file() else None
+
     def keys(self) -> set[str]:
-        """Keys of the readable records."""
+        """Keys of the valid records."""
         return set(self.load())
 
     def put(self, record: Mapping) -> None:
-        """Write one record atomically (it must carry a ``key``)."""
+        """Write one record atomically; it must have the fields of :data:`RECORD_FIELDS` (``ValueError`` otherwise).
+
+        The point's lock file, if any, is removed once the record is in place:
+        a sweep that takes the lock afterwards finds the record and reuses it.
+        """
+        problems = record_problems(record)
+        if problems:
+            raise ValueError(f"record: {'; '.join(problems)}")
         key = record["key"]
         self._records.mkdir(parents=True, exist_ok=True)
         atomic_write_json(self._records / f"{key}.json", dict(record))
+        self.drop_lock_file(key)
+
+    def drop_lock_file(self, key: str) -> None:
+        """Remove point ``key``'s lock file; call it only once the point's record is stored.
+
+        Safe while the lock is held: whoever locks the point afterwards (a new
+        file) or was waiting on the old one finds the record and reuses it.
+        """
+        with contextlib.suppress(FileNotFoundError):
+            (self.path / "locks" / f"{key}.lock").unlink()
+
+    def lock(self, key: str):
+        """The lock of point ``key`` (a :class:`filelock.FileLock` on ``locks/<key>.lock``).
+
+        Whoever computes a point holds its lock; ``lock.acquire(timeout=0)`` fails
+        with :class:`filelock.Timeout` while another process (or sweep) holds it.
+        The operating system releases it when the holder dies.
+        """
+        from filelock import FileLock
+
+        (self.path / "locks").mkdir(parents=True, exist_ok=True)
+        return FileLock(self.path / "locks" / f"{key}.lock")
 
     def __len__(self) -> int:
         return len(self.load())
@@ -230,9 +318,7 @@ class SweepResult:
     reused: int
 
     def to_pandas(self):
-        """A flat DataFrame: config columns, ``seed``, and ``result.*`` columns (needs pandas)."""
-        try:
-            import pandas as pd
-        except ImportError as exc:
-            raise ImportError("SweepResult.to_pandas needs pandas (pip install pandas)") from exc
+        """A flat DataFrame: config columns, ``seed``, and ``result.*`` columns."""
+        import pandas as pd
+
         return pd.json_normalize([{**r["config"], "seed": r["seed"], "result": r["result"]} for r in self.records])

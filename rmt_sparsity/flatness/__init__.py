@@ -15,6 +15,10 @@ make_flatness_probe  training-loop hook (every k steps)
 Importing this subpackage imports JAX.
 """
 
+from .._optional import require as _require
+
+_require("jax", extra="nn", feature="rmt_sparsity.flatness")  # an ImportError naming the [nn] extra when missing
+
 from ._common import hvp, num_params
 from ._hessian import LanczosResult, SLQDensity, TraceEstimate, hutchinson_trace, lanczos, slq_density
 from ._probe import PROBE_MEASURES, make_flatness_probe

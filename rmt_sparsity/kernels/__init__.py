@@ -1,4 +1,4 @@
-"""rmt_sparsity.kernels: Numba sparse FFN kernels and their NumPy reference (DESIGN §2, §4.7).
+"""rmt_sparsity.kernels: Numba sparse FFN kernels and their NumPy reference.
 
 Importing this package is cheap: it imports neither Numba nor compiles any
 kernel. The public names load on first access (PEP 562) and the Numba
@@ -8,10 +8,13 @@ first call.
 Public API
 ----------
 ffn_dense            NumPy reference FFN, weights in (out, in) layout
-sparse_down          down-projection reading only active rows of W_out^T
-sparse_up            up-projection reading only selected rows of W_in
+ACTIVATIONS          the named activations (each maps h <= 0 to 0)
+sparse_down          down-projection reading only active rows of W_out^T (per-row, union or dense path)
+sparse_up            up-projection reading only selected rows of W_in (optionally a per-row mask)
 sparse_ffn           fused forward (threshold / top-k / statistical top-k / predictor)
-down_plan            which batch path sparse_down takes, and why
+down_plan            which path sparse_down takes, and the cost model's estimates
+CostModel, DEFAULT_COST_MODEL, choose_down_path, choose_up_path, crossover_density
+                     the cost models behind ``method="auto"`` and the batched predicted up-projection
 random_activations   random sparse activations with a fresh active set per call
 LowRankPredictor     low-rank active-set predictor (recall, precision)
 fit_predictor        fit one on sample inputs
@@ -24,7 +27,6 @@ from __future__ import annotations
 
 import importlib
 
-# --- section: kernels (issue 11) ---
 _LAZY = {
     "ffn_dense": "._reference",
     "ACTIVATIONS": "._reference",
@@ -32,8 +34,12 @@ _LAZY = {
     "sparse_up": ".sparse",
     "sparse_ffn": ".sparse",
     "down_plan": ".sparse",
-    "UNION_MIN_FILL": ".sparse",
     "random_activations": ".sparse",
+    "CostModel": ".plan",
+    "DEFAULT_COST_MODEL": ".plan",
+    "choose_down_path": ".plan",
+    "choose_up_path": ".plan",
+    "crossover_density": ".plan",
     "LowRankPredictor": ".predictor",
     "fit_predictor": ".predictor",
     "kernel_threads": ".threads",
@@ -42,7 +48,26 @@ _LAZY = {
     "run_benchmark": ".bench",
 }
 
-__all__ = sorted(_LAZY)
+__all__ = [
+    "ACTIVATIONS",
+    "CostModel",
+    "DEFAULT_COST_MODEL",
+    "LowRankPredictor",
+    "choose_down_path",
+    "choose_up_path",
+    "crossover_density",
+    "down_plan",
+    "ffn_dense",
+    "fit_predictor",
+    "get_kernel_threads",
+    "kernel_threads",
+    "random_activations",
+    "run_benchmark",
+    "set_kernel_threads",
+    "sparse_down",
+    "sparse_ffn",
+    "sparse_up",
+]
 
 
 def __getattr__(name: str):

@@ -5,7 +5,7 @@ that before any of these is called. All dispatchers are lazy (no signatures),
 so importing this module compiles nothing; ``cache=True`` makes later
 processes load the machine code from disk.
 
-Accumulation scheme (DESIGN §4.7). ``w`` is ``W_out^T`` (d_ff, d_model),
+Accumulation scheme. ``w`` is ``W_out^T`` (d_ff, d_model),
 row-major, so neuron ``i``'s output weights ``w[i]`` are contiguous. The
 down-projection ``y = sum_i a_i w[i]`` reads only the active rows, eight rows
 per pass: each pass loads and stores ``y`` once for eight fused multiply-adds
@@ -15,8 +15,22 @@ While one group is accumulated, the first few cache lines of the next
 group's rows are software-prefetched, to hide the latency of starting new
 streams (prefetching whole rows was slower).
 
+Batches (:func:`down_blocked`). Streaming each batch row's own active rows
+re-reads a weight row once for every batch row where it is active (about
+``B·ρ`` times). The blocked union pass instead cuts the output columns into
+tiles and the neurons into blocks; for one tile and one block, every batch
+row accumulates its own non-zeros of the block (from a blocked
+compressed-row index of the activations, :func:`block_csr`, built once per
+call in two branch-free passes). A weight row's tile segment comes from
+memory for the first batch row that needs it and from cache for the others,
+so the weights are streamed once while the work stays ``nnz · d_model``
+multiply-adds. (Software prefetching of the next block, and a separate pass
+touching the block's rows first, were both measured slower: the hardware
+prefetcher already overlaps the streams with the arithmetic.)
+
 The kernels are serial and release the GIL (``nogil=True``); every kernel
-works on a column range ``[c0, c1)`` (or a range of selected rows), so
+works on a column range ``[c0, c1)`` (or a range of selected rows or neuron
+blocks), so
 :mod:`.sparse` runs several threads by splitting that range over a thread
 pool. (``parallel=True``/``prange`` versions measured 25-35 % slower even on
 one thread: the outlined loop body was not vectorised as well.)
@@ -64,42 +78,6 @@ def _prefetch(typingctx, arr, i, j):
         return context.get_dummy_value()
 
     return sig, codegen
-
-
-@nb.njit(**_PLAIN)
-def union_active(a):
-    """Increasing int64 indices of the columns of ``a`` (B, m) with a non-zero entry, and nnz(a)."""
-    B, m = a.shape
-    mask = np.zeros(m, np.bool_)
-    nnz = 0
-    for b in range(B):
-        for i in range(m):
-            if a[b, i] != 0:
-                mask[i] = True
-                nnz += 1
-    cnt = 0
-    for i in range(m):
-        if mask[i]:
-            cnt += 1
-    out = np.empty(cnt, np.int64)
-    k = 0
-    for i in range(m):
-        if mask[i]:
-            out[k] = i
-            k += 1
-    return out, nnz
-
-
-@nb.njit(**_PLAIN)
-def gather_cols(a, cols):
-    """``a[:, cols]`` as a new C-contiguous array."""
-    B = a.shape[0]
-    n = cols.shape[0]
-    out = np.empty((B, n), a.dtype)
-    for b in range(B):
-        for k in range(n):
-            out[b, k] = a[b, cols[k]]
-    return out
 
 
 @nb.njit(**_DOWN)
@@ -217,55 +195,206 @@ def down_vec(h, w):
     return y
 
 
-@nb.njit(**_DOWN)
-def down_union(a, idx, w, y, c0, c1, tile):
-    """Union-of-active accumulation: every union row ``w[idx[k]]`` is read once per column tile.
+#: Columns per chunk of :func:`chunk_counts` (the block sizes of :func:`block_csr` are multiples of it).
+CHUNK = 32
 
-    ``a`` (B, m) holds the values of the m union neurons ``idx`` for every batch
-    row (zeros where a row is inactive). For each tile of ``tile`` columns, each
-    group of eight union rows is loaded once and applied to every batch row
-    whose eight coefficients are not all zero (those rows are skipped), so the
-    tile's weights are reused from cache across the batch.
+
+@nb.njit(**_PLAIN)
+def chunk_counts(a):
+    """Non-zeros of ``a`` (B, m) per row and chunk of ``CHUNK`` columns, and the union size.
+
+    Returns ``(cnt, n_union)`` with ``cnt[b, c]`` the non-zeros of
+    ``a[b, c*CHUNK:(c+1)*CHUNK]``. Branch-free int32 counts, so the scan vectorises.
     """
     B, m = a.shape
+    nch = (m + CHUNK - 1) // CHUNK
+    cnt = np.zeros((B, nch), np.int32)
+    seen = np.zeros(m, np.int32)
+    one = np.int32(1)
+    zero = np.int32(0)
+    for b in range(B):
+        row = a[b]
+        for c in range(nch):
+            lo = c * CHUNK
+            hi = min(m, lo + CHUNK)
+            s = zero
+            for i in range(lo, hi):
+                nz = one if row[i] != 0 else zero
+                s += nz
+                seen[i] |= nz
+            cnt[b, c] = s
+    nu = 0
+    for i in range(m):
+        nu += seen[i]
+    return cnt, nu
+
+
+@nb.njit(**_PLAIN)
+def block_csr(a, cnt, kb):
+    """Blocked compressed-row index of the non-zeros of ``a`` (B, m).
+
+    The columns are cut into blocks of ``kb`` (a multiple of ``CHUNK``);
+    ``cnt`` comes from :func:`chunk_counts`. The non-zeros of row ``b`` in
+    block ``k`` are ``cols[p], vals[p]`` (``a[b, cols[p]] = vals[p]``) for
+    ``ptr[b*nblk + k] <= p < ptr[b*nblk + k + 1]``, in increasing column
+    order. Filled in one sequential, branch-free pass over ``a`` (every entry
+    is written, the position advances only on a non-zero; the array has one
+    spare slot at the end for the last write). For a boolean ``a``, ``vals``
+    is unused.
+    """
+    B, m = a.shape
+    nch = cnt.shape[1]
+    per = kb // CHUNK
+    nblk = (nch + per - 1) // per
+    ptr = np.empty(B * nblk + 1, np.int64)
+    p = 0
+    for b in range(B):
+        for k in range(nblk):
+            ptr[b * nblk + k] = p
+            for c in range(k * per, min(nch, (k + 1) * per)):
+                p += cnt[b, c]
+    ptr[B * nblk] = p
+    cols = np.empty(p + 1, np.int64)
+    vals = np.empty(p + 1, a.dtype)
+    q = 0
+    for b in range(B):
+        row = a[b]
+        for i in range(m):
+            v = row[i]
+            cols[q] = i
+            vals[q] = v
+            q += v != 0
+    return ptr, cols, vals
+
+
+@nb.njit(**_DOWN)
+def _axpy8_cached(vals, cols, idx, p0, p1, w, ys, c0, c1):
+    """``ys += sum_{p0<=p<p1} vals[p] * w[idx[cols[p]], c0:c1]``, eight rows per pass, no prefetching.
+
+    The blocked kernel's rows are mostly in cache (read by an earlier batch row
+    of the same block), so the software prefetch of :func:`_axpy8` would only
+    cost instructions. Passes of 8, then 4, 2 and 1 rows keep the number of
+    loads and stores of ``ys`` small when a row has few non-zeros in a block.
+    """
+    L = c1 - c0
+    k = p0
+    while k + 8 <= p1:
+        a0 = vals[k]
+        a1 = vals[k + 1]
+        a2 = vals[k + 2]
+        a3 = vals[k + 3]
+        a4 = vals[k + 4]
+        a5 = vals[k + 5]
+        a6 = vals[k + 6]
+        a7 = vals[k + 7]
+        r0 = w[idx[cols[k]], c0:c1]
+        r1 = w[idx[cols[k + 1]], c0:c1]
+        r2 = w[idx[cols[k + 2]], c0:c1]
+        r3 = w[idx[cols[k + 3]], c0:c1]
+        r4 = w[idx[cols[k + 4]], c0:c1]
+        r5 = w[idx[cols[k + 5]], c0:c1]
+        r6 = w[idx[cols[k + 6]], c0:c1]
+        r7 = w[idx[cols[k + 7]], c0:c1]
+        for j in range(L):
+            ys[j] += a0 * r0[j] + a1 * r1[j] + a2 * r2[j] + a3 * r3[j] + a4 * r4[j] + a5 * r5[j] + a6 * r6[j] + a7 * r7[j]
+        k += 8
+    if k + 4 <= p1:
+        a0 = vals[k]
+        a1 = vals[k + 1]
+        a2 = vals[k + 2]
+        a3 = vals[k + 3]
+        r0 = w[idx[cols[k]], c0:c1]
+        r1 = w[idx[cols[k + 1]], c0:c1]
+        r2 = w[idx[cols[k + 2]], c0:c1]
+        r3 = w[idx[cols[k + 3]], c0:c1]
+        for j in range(L):
+            ys[j] += a0 * r0[j] + a1 * r1[j] + a2 * r2[j] + a3 * r3[j]
+        k += 4
+    if k + 2 <= p1:
+        a0 = vals[k]
+        a1 = vals[k + 1]
+        r0 = w[idx[cols[k]], c0:c1]
+        r1 = w[idx[cols[k + 1]], c0:c1]
+        for j in range(L):
+            ys[j] += a0 * r0[j] + a1 * r1[j]
+        k += 2
+    if k < p1:
+        a0 = vals[k]
+        r0 = w[idx[cols[k]], c0:c1]
+        for j in range(L):
+            ys[j] += a0 * r0[j]
+
+
+@nb.njit(**_DOWN)
+def down_blocked(ptr, cols, vals, idx, w, y, c0, c1, tile):
+    """Union pass with per-element sparsity: ``y[b, c0:c1] += sum_{(b,k) non-zero} a[b,k] * w[idx[k], c0:c1]``.
+
+    ``ptr, cols, vals`` is the blocked index of :func:`block_csr`. For each
+    column tile of width ``tile`` and each block of neurons, every batch row
+    accumulates its own non-zeros of the block: a row of ``w`` (its tile
+    segment) comes from memory once, when the first batch row that uses it
+    reads it, and from cache for the others, so the weights are streamed once
+    per call while the work is only the non-zero products. Each output's sum
+    runs over the blocks in order and, within a block, over its non-zeros in
+    column order in passes of 8, 4, 2, 1: the same for any ``c0, c1, tile``.
+    """
+    B = y.shape[0]
+    nblk = (ptr.shape[0] - 1) // B
     for t0 in range(c0, c1, tile):
         t1 = min(c1, t0 + tile)
-        L = t1 - t0
-        k = 0
-        while k + 8 <= m:
-            r0 = w[idx[k], t0:t1]
-            r1 = w[idx[k + 1], t0:t1]
-            r2 = w[idx[k + 2], t0:t1]
-            r3 = w[idx[k + 3], t0:t1]
-            r4 = w[idx[k + 4], t0:t1]
-            r5 = w[idx[k + 5], t0:t1]
-            r6 = w[idx[k + 6], t0:t1]
-            r7 = w[idx[k + 7], t0:t1]
+        for k in range(nblk):
             for b in range(B):
-                a0 = a[b, k]
-                a1 = a[b, k + 1]
-                a2 = a[b, k + 2]
-                a3 = a[b, k + 3]
-                a4 = a[b, k + 4]
-                a5 = a[b, k + 5]
-                a6 = a[b, k + 6]
-                a7 = a[b, k + 7]
-                if a0 == 0 and a1 == 0 and a2 == 0 and a3 == 0 and a4 == 0 and a5 == 0 and a6 == 0 and a7 == 0:
-                    continue
-                ys = y[b, t0:t1]
-                for j in range(L):
-                    ys[j] += a0 * r0[j] + a1 * r1[j] + a2 * r2[j] + a3 * r3[j] + a4 * r4[j] + a5 * r5[j] + a6 * r6[j] + a7 * r7[j]
-            k += 8
-        while k < m:
-            r0 = w[idx[k], t0:t1]
-            for b in range(B):
-                a0 = a[b, k]
-                if a0 == 0:
-                    continue
-                ys = y[b, t0:t1]
-                for j in range(L):
-                    ys[j] += a0 * r0[j]
-            k += 1
+                p0 = ptr[b * nblk + k]
+                p1 = ptr[b * nblk + k + 1]
+                if p1 > p0:
+                    _axpy8_cached(vals, cols, idx, p0, p1, w, y[b, t0:t1], t0, t1)
+
+
+@nb.njit(**_UP)
+def up_blocked(x, w, idx, ptr, cols, out, k0, k1):
+    """Masked up-projection: ``out[b, cols[p]] = w[idx[cols[p]]] · x[b]`` for the entries of blocks ``k0 <= k < k1``.
+
+    ``ptr, cols`` is the blocked index of :func:`block_csr` built from the
+    (B, m) mask of the (row, neuron) pairs to compute; other entries of ``out``
+    are left untouched. A block's rows of ``w`` are read from memory by the
+    first batch row that needs them and from cache by the others; four rows
+    share each load of ``x[b]``. Every output is one dot product computed by
+    one call, so any split of the blocks gives the same bits.
+    """
+    B, D = x.shape
+    nblk = (ptr.shape[0] - 1) // B
+    for k in range(k0, k1):
+        for b in range(B):
+            xb = x[b]
+            p = ptr[b * nblk + k]
+            p1 = ptr[b * nblk + k + 1]
+            while p + 4 <= p1:
+                r0 = w[idx[cols[p]]]
+                r1 = w[idx[cols[p + 1]]]
+                r2 = w[idx[cols[p + 2]]]
+                r3 = w[idx[cols[p + 3]]]
+                s0 = xb[0] * 0
+                s1 = s0
+                s2 = s0
+                s3 = s0
+                for j in range(D):
+                    xj = xb[j]
+                    s0 += r0[j] * xj
+                    s1 += r1[j] * xj
+                    s2 += r2[j] * xj
+                    s3 += r3[j] * xj
+                out[b, cols[p]] = s0
+                out[b, cols[p + 1]] = s1
+                out[b, cols[p + 2]] = s2
+                out[b, cols[p + 3]] = s3
+                p += 4
+            while p < p1:
+                r0 = w[idx[cols[p]]]
+                s0 = xb[0] * 0
+                for j in range(D):
+                    s0 += r0[j] * xb[j]
+                out[b, cols[p]] = s0
+                p += 1
 
 
 @nb.njit(**_UP)
@@ -307,3 +436,29 @@ def up_rows(x, w, idx, out, k0, k1):
                 s0 += r0[j] * xb[j]
             out[b, k] = s0
         k += 1
+
+
+@nb.njit(**_UP)
+def stream_sum(w):
+    """Sum of all entries of a C-contiguous 2-D array, read once (a streaming-bandwidth probe).
+
+    The array is cut into eight contiguous pieces read in lockstep: eight
+    concurrent streams, as in the kernels and in BLAS's matrix-vector
+    product (a single stream reaches only about 2/3 of the bandwidth).
+    """
+    f = w.reshape(-1)
+    n = f.shape[0] // 8
+    s = f[0] * 0
+    c0 = f[0:n]
+    c1 = f[n : 2 * n]
+    c2 = f[2 * n : 3 * n]
+    c3 = f[3 * n : 4 * n]
+    c4 = f[4 * n : 5 * n]
+    c5 = f[5 * n : 6 * n]
+    c6 = f[6 * n : 7 * n]
+    c7 = f[7 * n : 8 * n]
+    for i in range(n):
+        s += c0[i] + c1[i] + c2[i] + c3[i] + c4[i] + c5[i] + c6[i] + c7[i]
+    for i in range(8 * n, f.shape[0]):
+        s += f[i]
+    return s

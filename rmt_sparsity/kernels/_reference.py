@@ -7,6 +7,7 @@ import numbers
 import numpy as np
 
 from .threads import _STATE as _THREAD_STATE
+from .threads import MAX_THREADS
 
 __all__ = ["ACTIVATIONS", "ffn_dense", "get_activation"]
 
@@ -26,7 +27,7 @@ def _jsrelu(h):
 
 
 #: Named activations. Each maps ``h <= 0`` to exactly 0, so its output is sparse
-#: (``jsrelu`` is the J-SquaredReLU ``(h^2/2 + h) 1[h >= 0]`` of DESIGN §4.5).
+#: (``jsrelu`` is the J-SquaredReLU ``(h^2/2 + h) 1[h >= 0]`` of arXiv 2309.03004).
 ACTIVATIONS = {"relu": _relu, "relu2": _relu2, "jsrelu": _jsrelu}
 
 
@@ -75,8 +76,12 @@ def check_weight(name: str, w, *, ndim: int = 2) -> np.ndarray:
     return w
 
 
-def check_activations(name: str, a, dtype, width: int, width_name: str) -> np.ndarray:
-    """A (width,) or (B, width) C-contiguous ndarray of exactly ``dtype`` (no silent casts)."""
+def check_activations(name: str, a, dtype, width: int, width_name: str, source: str = "") -> np.ndarray:
+    """A (width,) or (B, width) C-contiguous ndarray of exactly ``dtype`` (no silent casts).
+
+    ``source`` names the weight the width comes from (``"w_in"``), so a mismatch
+    message names both arguments.
+    """
     if not isinstance(a, np.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray of dtype {np.dtype(dtype)}; got {type(a).__name__}")
     if a.dtype != dtype:
@@ -87,7 +92,8 @@ def check_activations(name: str, a, dtype, width: int, width_name: str) -> np.nd
     if a.ndim not in (1, 2):
         raise ValueError(f"{name} must be 1-D (one token) or 2-D (batch, features); got shape {a.shape}")
     if a.shape[-1] != width:
-        raise ValueError(f"{name} must have last dimension {width_name} = {width}; got shape {a.shape}")
+        of = f" (from {source})" if source else ""
+        raise ValueError(f"{name} must have last dimension {width_name} = {width}{of}; got shape {a.shape}")
     if a.ndim == 2 and a.shape[0] == 0:
         raise ValueError(f"{name} must have at least one row; got shape {a.shape}")
     if not a.flags.c_contiguous:
@@ -98,8 +104,10 @@ def check_activations(name: str, a, dtype, width: int, width_name: str) -> np.nd
 def check_threads(threads) -> int:
     if threads is None:
         return _THREAD_STATE["threads"]
-    if isinstance(threads, bool) or not isinstance(threads, numbers.Integral) or threads < 1:
-        raise ValueError(f"threads must be an integer >= 1 or None; got {threads!r}")
+    if isinstance(threads, bool) or not isinstance(threads, numbers.Integral):
+        raise TypeError(f"threads must be an integer in [1, {MAX_THREADS}] or None; got {type(threads).__name__} {threads!r}")
+    if not 1 <= threads <= MAX_THREADS:
+        raise ValueError(f"threads must be an integer in [1, {MAX_THREADS}] or None; got {threads!r}")
     return int(threads)
 
 
@@ -113,8 +121,8 @@ def ffn_dense(x, w_in, b_in, w_out, activation):
 
         y = W_\mathrm{out}\, \sigma(W_\mathrm{in} x + b_\mathrm{in})
 
-    Weights follow the ``(out, in)`` convention of ``torch.nn.Linear.weight``
-    (DESIGN §3): the key matrix ``W_in`` is (d_ff, d_model) and ``W_out`` is
+    Weights follow the ``(out, in)`` convention of ``torch.nn.Linear.weight``:
+    the key matrix ``W_in`` is (d_ff, d_model) and ``W_out`` is
     (d_model, d_ff), so ``W_out[:, i]`` is neuron ``i``'s output column
     (the convention of CETT, arXiv 2411.02335).
 
@@ -158,7 +166,7 @@ def ffn_dense(x, w_in, b_in, w_out, activation):
     dt = w_in.dtype
     if dt not in (np.float32, np.float64) or w_out.dtype != dt:
         raise TypeError(f"w_in and w_out must share dtype float32 or float64; got {w_in.dtype} and {w_out.dtype}")
-    x = check_activations("x", np.ascontiguousarray(x), dt, d_model, "d_model")
+    x = check_activations("x", np.ascontiguousarray(x), dt, d_model, "d_model", "w_in")
     h = x @ w_in.T
     if b_in is not None:
         b_in = np.asarray(b_in)

@@ -160,7 +160,7 @@ def fit_predictor(x_sample, w_in, b_in=None, *, rank: int, target_recall: float 
     """
     w = check_weight("w_in", w_in)
     d_ff, d_model = w.shape
-    x = check_activations("x_sample", x_sample, w.dtype, d_model, "d_model")
+    x = check_activations("x_sample", x_sample, w.dtype, d_model, "d_model", "w_in")
     if x.ndim != 2 or x.shape[0] < 8:
         raise ValueError(f"x_sample must be 2-D with at least 8 rows; got shape {x.shape}")
     n = x.shape[0]
@@ -168,8 +168,14 @@ def fit_predictor(x_sample, w_in, b_in=None, *, rank: int, target_recall: float 
     target_recall = check_real("target_recall", target_recall, lo=0.0, hi=1.0, lo_open=True)
     threshold = check_real("threshold", threshold)
     if b_in is not None:
-        if not isinstance(b_in, np.ndarray) or b_in.dtype != w.dtype or b_in.shape != (d_ff,):
-            raise ValueError(f"b_in must be None or an ndarray of shape ({d_ff},) and dtype {w.dtype}")
+        if not isinstance(b_in, np.ndarray) or b_in.dtype != w.dtype:
+            raise TypeError(f"b_in must be None or an ndarray of dtype {w.dtype}; got {getattr(b_in, 'dtype', type(b_in).__name__)}")
+        if b_in.shape != (d_ff,):
+            raise ValueError(f"b_in must have shape (d_ff,) = ({d_ff},); got {b_in.shape}")
+    # a fit reads every entry anyway: non-finite data would only surface as a LAPACK failure
+    for name, arr in (("x_sample", x), ("w_in", w), ("b_in", b_in)):
+        if arr is not None and not np.isfinite(arr).all():
+            raise ValueError(f"{name} must be finite; found {int(arr.size - np.count_nonzero(np.isfinite(arr)))} non-finite entries")
     gen = as_generator(rng)
     perm = gen.permutation(n)
     n_fac, n_cal = n // 2, (n - n // 2) // 2

@@ -17,7 +17,10 @@ import threading
 
 from .._checks import check_int
 
-__all__ = ["get_kernel_threads", "set_kernel_threads", "kernel_threads"]
+__all__ = ["get_kernel_threads", "set_kernel_threads", "kernel_threads", "MAX_THREADS"]
+
+#: Most threads one kernel call, BLAS or Numba may be given (more would only add pool overhead).
+MAX_THREADS = 1024
 
 _STATE = {"threads": 1}
 _POOL = {"n": 0, "pool": None}
@@ -45,7 +48,7 @@ def set_kernel_threads(n: int) -> int:
     >>> old = set_kernel_threads(1)
     >>> _ = set_kernel_threads(old)
     """
-    n = check_int("n", n, min=1)
+    n = check_int("n", n, min=1, max=MAX_THREADS)
     old = _STATE["threads"]
     _STATE["threads"] = n
     return old
@@ -58,7 +61,7 @@ def kernel_threads(n: int, *, blas: bool = True, numba: bool = True):
     Parameters
     ----------
     n : int
-        Threads for each library (>= 1). ``n`` larger than Numba's
+        Threads for each library, in ``[1, MAX_THREADS]``. ``n`` larger than Numba's
         ``NUMBA_NUM_THREADS`` is clipped for Numba only.
     blas, numba : bool
         Also limit BLAS (via :mod:`threadpoolctl`) / Numba's thread count.
@@ -69,7 +72,7 @@ def kernel_threads(n: int, *, blas: bool = True, numba: bool = True):
     ...     get_kernel_threads()
     1
     """
-    n = check_int("n", n, min=1)
+    n = check_int("n", n, min=1, max=MAX_THREADS)
     old = set_kernel_threads(n)
     stack = contextlib.ExitStack()
     try:

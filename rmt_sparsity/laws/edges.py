@@ -1,6 +1,6 @@
 r"""Finite-size laws and bands of the extreme eigenvalues of :math:`WW^\top/n` (and their ratio).
 
-Convention (docs/design.md §3, §4.2): W is :math:`p\times n`, iid entries of variance
+Convention (docs/design.md §3, docs/science.md §2): W is :math:`p\times n`, iid entries of variance
 :math:`\sigma^2` (``scale``), ratio :math:`c = p/n`, spectrum of
 :math:`S = WW^\top/n`; :math:`m = \min(p, n)`, :math:`N = \max(p, n)`, and
 :math:`\lambda_{\min}` is the smallest *non-zero* eigenvalue.

@@ -58,7 +58,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._checks import check_array, check_int, check_real
+from .._checks import as_float_array, check_array, check_int, check_real, check_size_budget
 
 __all__ = [
     "ConvergenceError",
@@ -447,8 +447,7 @@ def _continue(problem, x, u, eta_from, eta_to, tol, maxiter=12, q0=0.1, polish=F
 
 
 def _as_complex_points(z):
-    z = np.asarray(z, dtype=np.complex128)
-    return z
+    return as_float_array("z", z, complex_ok=True).astype(np.complex128)
 
 
 def solve_stieltjes(problem, z, *, tol=1e-12, raise_on_failure=True, _polish=True):
@@ -489,6 +488,8 @@ def solve_stieltjes(problem, z, *, tol=1e-12, raise_on_failure=True, _polish=Tru
     >>> bool(sol.residual.max() <= 1e-12)
     True
     """
+    if not isinstance(problem, FixedPointProblem):
+        raise TypeError(f"problem must be a FixedPointProblem; got {type(problem).__name__}")
     tol = check_real("tol", tol, lo=0.0, lo_open=True)
     zz = _as_complex_points(z)
     shape = zz.shape
@@ -620,12 +621,17 @@ def _density_extrapolated(problem, x, *, tol=1e-12, eta_rel=1e-5, rtol=1e-10, ma
 # ---------------------------------------------------------------------------------------------
 
 
+#: Largest moment order of a fixed-point law (the free-cumulant recursions cost O(k^4)).
+MAX_MOMENT_ORDER = 100
+
+
 class FixedPointLaw:
     """A spectral law defined by a Stieltjes fixed-point equation.
 
     Exposes ``pdf``, ``cdf``, ``sf``, ``stieltjes``, ``edges``, ``support``,
     ``ratio_of_edges``, ``moment``, ``mean``, ``var``. Distribution methods follow
-    scipy: non-finite arguments give NaN. Solver failures raise
+    scipy: NaN gives NaN, ``±inf`` gives the limits (``pdf`` 0, ``cdf`` 0/1), and
+    what is not a number raises ``TypeError``. Solver failures raise
     :class:`ConvergenceError`.
 
     Parameters
@@ -654,8 +660,13 @@ class FixedPointLaw:
     """
 
     def __init__(self, problem, *, scan_points=512):
+        if not isinstance(problem, FixedPointProblem):
+            raise TypeError(f"problem must be a FixedPointProblem; got {type(problem).__name__}")
         self.problem = problem
         self.scan_points = check_int("scan_points", scan_points, min=16)
+        # the support scan solves the fixed point at every grid point with ~30 complex temporaries each
+        check_size_budget("scan_points", scan_points, nbytes=512 * self.scan_points,
+                          what="the support scan's per-point solver state")
         self._edges = None
         self._quad = None
 
@@ -680,11 +691,11 @@ class FixedPointLaw:
         shortcut outside the bounds) and can return the per-point error
         estimate of the η → 0 extrapolation.
         """
-        xx = np.asarray(x, dtype=float)
+        xx = as_float_array("x", x)
         shape = xx.shape
         xf = xx.ravel()
-        out = np.full(xf.shape, np.nan)
-        err = np.full(xf.shape, np.nan)
+        out = np.where(np.isinf(xf), 0.0, np.nan)  # no density at ±inf (scipy), NaN stays NaN
+        err = np.where(np.isinf(xf), 0.0, np.nan)
         fin = np.isfinite(xf)
         if fin.any():
             rho, e, _ = _density_extrapolated(self.problem, xf[fin])
@@ -695,11 +706,11 @@ class FixedPointLaw:
         return out.reshape(shape)
 
     def pdf(self, x):
-        """Density of the absolutely continuous part (NaN for non-finite ``x``, 0 outside the bounds)."""
-        xx = np.asarray(x, dtype=float)
+        """Density of the absolutely continuous part (NaN for NaN ``x``, 0 at ±inf and outside the bounds)."""
+        xx = as_float_array("x", x)
         scalar = xx.ndim == 0
         xf = np.atleast_1d(xx).ravel()
-        out = np.full(xf.shape, np.nan)
+        out = np.where(np.isinf(xf), 0.0, np.nan)
         fin = np.isfinite(xf)
         lo, hi = self.problem.bounds()
         inside = fin & (xf >= lo) & (xf <= hi)
@@ -923,12 +934,18 @@ class FixedPointLaw:
         ``method``: ``"exact"`` (closed form, the default where the law has
         one) or ``"quadrature"`` (integrates the solver's density; the default
         otherwise, and a check of the solver where an exact form exists).
+        ``k`` is an integer in ``[0, MAX_MOMENT_ORDER]`` (100: the exact forms
+        cost O(k^4) operations).
         """
-        k = check_int("k", k, min=0)
+        k = check_int("k", k, min=0, max=MAX_MOMENT_ORDER)
         allowed = ("exact", "quadrature") if self._has_exact_moments else ("quadrature",)
         if method is None:
             method = allowed[0]
-        if method not in allowed:
+        try:
+            known = method in allowed
+        except TypeError:  # unhashable
+            known = False
+        if not known:
             raise ValueError(f"method must be {' or '.join(map(repr, allowed))} for this law; got {method!r}")
         if k == 0:
             return 1.0
@@ -951,7 +968,7 @@ class FixedPointLaw:
         The density is integrated on each support interval through the cosine
         series of ``f(θ) = ρ(x(θ)) x'(θ)``, ``x(θ) = a + (b-a)(1-cos θ)/2``.
         """
-        xx = np.asarray(x, dtype=float)
+        xx = as_float_array("x", x)
         out = np.zeros(xx.shape)
         quads = self._quadrature()
         ac_mass = sum(q["mass"] for q in quads)

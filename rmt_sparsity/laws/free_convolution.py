@@ -39,7 +39,7 @@ import numbers
 
 import numpy as np
 
-from .._checks import check_int
+from .._checks import check_choice, check_int
 from .fixed_point import FixedPointLaw, FixedPointProblem, atom_sums, discrete_measure
 
 __all__ = [
@@ -447,6 +447,13 @@ class FreeConvolutionLaw(FixedPointLaw):
     """
 
     def __init__(self, problem, kind, *, scan_points=512):
+        kind = check_choice("kind", kind, ("additive", "multiplicative"))
+        want = _AdditiveProblem if kind == "additive" else _MultiplicativeProblem
+        if not isinstance(problem, want):
+            raise TypeError(
+                f"problem must be the {kind} subordination problem ({want.__name__}) built by "
+                f"free_{kind}_convolution; got {type(problem).__name__}"
+            )
         super().__init__(problem, scan_points=scan_points)
         self.kind = kind
         self.mu = problem.mu

@@ -1,6 +1,6 @@
 r"""The Marchenko–Pastur law, accurate to a few ulps up to both edges.
 
-Convention (docs/design.md §3, §4.1): ``W`` is a :math:`p\times n` matrix with iid
+Convention (docs/design.md §3, docs/science.md §1): ``W`` is a :math:`p\times n` matrix with iid
 entries of mean 0 and variance :math:`\sigma^2` (``scale``), ``ratio``
 :math:`c = p/n`, and the spectrum is that of :math:`S = WW^\top/n`. As
 :math:`p, n\to\infty` with :math:`p/n\to c` the empirical spectral distribution
@@ -53,7 +53,7 @@ import numpy as np
 from scipy import stats
 from scipy.stats._distn_infrastructure import _ShapeInfo
 
-from .._checks import check_int, check_real
+from .._checks import as_float_array, check_int, check_real, check_shape, check_size_budget
 from .._rng import as_generator
 
 __all__ = ["MarchenkoPastur", "marchenko_pastur"]
@@ -153,11 +153,15 @@ class _Params:
 
 
 def _offsets(x, P):
-    """Accurate x - a and b - x (a, b held as double-double)."""
+    """Accurate x - a and b - x (a, b held as double-double); ±inf for x = ±inf."""
     h, e = _two_sum(x, -P.a_hi)
     dxa = h + (e - P.a_lo)
     h, e = _two_sum(P.b_hi, -x)
     dxb = h + (e + P.b_lo)
+    inf = np.isinf(x)
+    if inf.any():  # the error terms of an infinite sum are inf - inf = NaN
+        dxa = np.where(inf, x, dxa)
+        dxb = np.where(inf, -x, dxb)
     return dxa, dxb
 
 
@@ -195,8 +199,8 @@ def _dFdu(u, v, P):
     return (8.0 / _PI) * P.mult * np.sqrt(u * v) / x_std
 
 
-def _flat(x, c, s, nonzero):
-    x = np.asarray(x, dtype=float)
+def _flat(x, c, s, nonzero, name="x"):
+    x = as_float_array(name, x)
     c = np.asarray(c, dtype=float)
     s = np.asarray(s, dtype=float)
     x, c, s = np.broadcast_arrays(x, c, s)
@@ -334,7 +338,7 @@ def _solve_log(target, lo_guess, fun, dfun, hi_y):
 
 def _quantile(q, c, s=1.0, nonzero=False, upper=False):
     """ppf (upper=False, q = cdf level) or isf (upper=True, q = sf level)."""
-    q, c, s, shape = _flat(q, c, s, nonzero)
+    q, c, s, shape = _flat(q, c, s, nonzero, name="q")
     out = np.full(q.shape, np.nan)
     ok = _valid(c, s) & (q >= 0) & (q <= 1)
     if ok.any():
@@ -398,15 +402,32 @@ def _quantile(q, c, s=1.0, nonzero=False, upper=False):
     return out.reshape(shape)
 
 
+#: Largest moment order: the Narayana sum has k terms of O(k)-digit integers.
+MAX_MOMENT_ORDER = 10_000
+
+
 def _narayana_moment(k: int, c, s=1.0):
-    """E[x^k] of the full MP law: s^k sum_{r<k} c^r/(r+1) C(k,r) C(k-1,r)."""
-    if k == 0:
-        return np.ones_like(np.asarray(c, dtype=float))
+    """E[x^k] of the full MP law: s^k sum_{r<k} c^r/(r+1) C(k,r) C(k-1,r) (inf beyond the float range).
+
+    Exact integer coefficients for k <= 150; above, the sum is taken in logs
+    (log-sum-exp), so it neither overflows in the coefficients nor gives
+    0 * inf = NaN when ``c^r`` or ``s^k`` leave the float range.
+    """
     c = np.asarray(c, dtype=float)
-    tot = np.zeros_like(c)
-    for r in range(k - 1, -1, -1):  # Horner-free positive sum, small terms first for c < 1
-        tot = tot + c**r * (math.comb(k, r) * math.comb(k - 1, r) / (r + 1))
-    return tot * np.asarray(s, dtype=float) ** k
+    if k == 0:
+        return np.ones_like(c)
+    if k <= 150:
+        tot = np.zeros_like(c)
+        for r in range(k - 1, -1, -1):  # Horner-free positive sum, small terms first for c < 1
+            tot = tot + c**r * (math.comb(k, r) * math.comb(k - 1, r) / (r + 1))
+        return tot * np.asarray(s, dtype=float) ** k
+    r = np.arange(k)
+    lcoef = np.array([math.log(math.comb(k, j) * math.comb(k - 1, j)) for j in range(k)]) - np.log(r + 1.0)
+    with np.errstate(divide="ignore", over="ignore"):
+        lt = lcoef + r * np.log(c)[..., None]
+        top = lt.max(axis=-1)
+        lsum = top + np.log(np.exp(lt - top[..., None]).sum(axis=-1))
+        return np.exp(lsum + k * np.log(np.asarray(s, dtype=float)))
 
 
 def _stieltjes(z, c, s=1.0, nonzero=False):
@@ -665,14 +686,16 @@ class MarchenkoPastur:
         r"""Raw moment :math:`E[X^k] = \sigma^{2k}\sum_{r=0}^{k-1}\frac{c^r}{r+1}\binom kr\binom{k-1}r`.
 
         Moments of the full law (atom included); for ``nonzero=True`` and
-        ratio > 1 they are multiplied by ``ratio`` (k >= 1).
+        ratio > 1 they are multiplied by ``ratio`` (k >= 1). ``k`` is an integer
+        in ``[0, MAX_MOMENT_ORDER]`` (10 000: the sum has k terms of O(k)-digit
+        integers); beyond the float range the moment is ``inf``.
 
         Examples
         --------
         >>> MarchenkoPastur(0.5).moment(2)
         1.5
         """
-        k = check_int("k", k, min=0)
+        k = check_int("k", k, min=0, max=MAX_MOMENT_ORDER)
         m = float(_narayana_moment(k, self.ratio, self.scale))
         if k >= 1 and self.nonzero and self.ratio > 1:
             m *= self.ratio
@@ -720,6 +743,7 @@ class MarchenkoPastur:
         >>> float(MarchenkoPastur(0.5).stieltjes(1 + 1j).imag) > 0
         True
         """
+        z = as_float_array("z", z, complex_ok=True)
         return _ret(_stieltjes(z, self.ratio, self.scale, self.nonzero))
 
     # -- sampling ---------------------------------------------------------------------------
@@ -729,7 +753,8 @@ class MarchenkoPastur:
         Parameters
         ----------
         size : int or tuple of int, optional
-            Output shape (a float for ``None``).
+            Output shape (a float for ``None``). A size whose draws would not
+            fit in the available memory raises ``ValueError`` before drawing.
         rng : None, int, or numpy.random.Generator
             Normalised once by :func:`rmt_sparsity._rng.as_generator`.
 
@@ -739,8 +764,11 @@ class MarchenkoPastur:
         >>> bool(abs((x == 0).mean() - 0.75) < 0.05)
         True
         """
+        shape, count = check_shape("size", size)
+        # the quantile solver holds a few dozen float64 temporaries per draw
+        check_size_budget("size", size, nbytes=40 * 8 * count, what="the draws and the quantile solver's temporaries")
         gen = as_generator(rng)
-        u = gen.random(size)
+        u = gen.random(shape)
         return _ret(_quantile(u, self.ratio, self.scale, self.nonzero, upper=False))
 
 
@@ -774,9 +802,11 @@ class marchenko_pastur_gen(stats.rv_continuous):
         return [_ShapeInfo("ratio", False, (0.0, 1.0), (False, True))]
 
     def _argcheck(self, ratio):
+        ratio = np.asarray(ratio, dtype=float)  # a Python int beyond int64 arrives as an object array
         return (ratio > 0) & (ratio <= 1)
 
     def _get_support(self, ratio):
+        ratio = np.asarray(ratio, dtype=float)
         with np.errstate(invalid="ignore"):  # called before _argcheck; NaN outside the domain
             r = np.sqrt(ratio)
             return (1.0 - ratio) ** 2 / (1.0 + r) ** 2, (1.0 + r) ** 2

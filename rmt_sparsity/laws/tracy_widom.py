@@ -75,7 +75,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from .._checks import check_real
+from .._checks import as_float_array, check_real, check_shape, check_size_budget
 from .._rng import as_generator
 
 __all__ = ["TracyWidom", "TW_MEAN", "TW_VAR"]
@@ -733,7 +733,7 @@ class TracyWidom:
             xf = float(x)
             if math.isfinite(xf):
                 return _scalar(self.beta, xf, k)
-        a = np.asarray(x, dtype=float)
+        a = as_float_array("x", x)
         r = _vector(self.beta, np.atleast_1d(a))[k]
         return r.reshape(a.shape)[()] if a.ndim == 0 else r
 
@@ -764,7 +764,7 @@ class TracyWidom:
 
     # -- quantiles -------------------------------------------------------------------------
     def _solve(self, q, upper: bool):
-        q = np.asarray(q, dtype=float)
+        q = as_float_array("q", q)
         qa = np.atleast_1d(q).astype(float)
         out = np.full(qa.shape, np.nan)
         ok = (qa > 0) & (qa < 1)
@@ -859,8 +859,10 @@ class TracyWidom:
         >>> x.shape
         (4,)
         """
+        shape, count = check_shape("size", size)
+        check_size_budget("size", size, nbytes=40 * 8 * count, what="the draws and the Newton solver's temporaries")
         g = as_generator(rng)
-        u = g.random(size)
+        u = g.random(shape)
         if size is None:
             return float(self.ppf(float(u)))
         return self.ppf(u)

@@ -35,8 +35,8 @@ import math
 import numpy as np
 from scipy.optimize import brentq
 
-from .._checks import check_array, check_int, check_real
-from .fixed_point import CovarianceProblem, FixedPointLaw, atom_sums, discrete_measure
+from .._checks import check_array, check_int, check_real, check_size_budget
+from .fixed_point import MAX_MOMENT_ORDER, CovarianceProblem, FixedPointLaw, atom_sums, discrete_measure
 
 __all__ = ["WeightedCovarianceLaw", "discounted", "kish_effective_size"]
 
@@ -162,7 +162,7 @@ class WeightedCovarianceLaw(FixedPointLaw):
 
     def free_cumulants(self, kmax):
         """Free cumulants ``κ_k = c^{k-1} E_H[t^k]``, ``k = 1..kmax`` (free compound Poisson)."""
-        kmax = check_int("kmax", kmax, min=1)
+        kmax = check_int("kmax", kmax, min=1, max=MAX_MOMENT_ORDER)
         ks = np.arange(1, kmax + 1)
         return np.array([self.ratio ** (k - 1) * float(np.dot(self.probs, self.weights**k)) for k in ks])
 
@@ -290,6 +290,8 @@ def discounted(ratio, r, steps, batch=1, *, accumulated=False, scan_points=512):
     r = check_real("r", r, lo=0.0, hi=1.0, lo_open=True)
     steps = check_int("steps", steps, min=1)
     batch = check_int("batch", batch, min=1)
+    # one atom per step: the weights, their masses and the solver's per-atom arrays
+    check_size_budget("steps", steps, nbytes=8 * 8 * steps, what=f"the weighted law's {steps} atoms")
     k = np.arange(steps, dtype=float)
     w = np.exp(k * math.log(r)) if r < 1.0 else np.ones(1)
     if np.any(w <= 0):  # underflow for very long horizons: these samples carry no weight

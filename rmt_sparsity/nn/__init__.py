@@ -13,6 +13,11 @@ lr or weight decay, as one ``jit(vmap(scan))`` program); :class:`TrainConfig`
 holds the settings of both.
 """
 
+from .._optional import require as _require
+
+_require("jax", extra="nn", feature="rmt_sparsity.nn")  # an ImportError naming the [nn] extra when missing
+_require("optax", extra="nn", feature="rmt_sparsity.nn")
+
 from ._activations import (
     ACTIVATIONS,
     gelu,

@@ -112,7 +112,9 @@ def load_digits(*, test_fraction=0.2, rng=None, dtype=np.float32) -> Dataset:
     ((1438, 64), (359, 64), 10)
     """
     test_fraction = check_real("test_fraction", test_fraction, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
-    from sklearn.datasets import load_digits as _ld
+    from .._optional import require
+
+    _ld = require("sklearn.datasets", extra="data", feature="load_digits").load_digits
 
     bunch = _ld()
     x = (bunch.data / 16.0).astype(dtype)
@@ -137,7 +139,10 @@ def load_mnist1d(*, num_samples=5000, seed=42, train_split=0.8, dtype=np.float32
     num_samples = check_int("num_samples", num_samples, min=20)
     seed = check_int("seed", seed, min=0, max=2**32 - 1)
     train_split = check_real("train_split", train_split, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
-    from mnist1d.data import get_dataset_args, make_dataset
+    from .._optional import require
+
+    _m1d = require("mnist1d.data", extra="data", feature="load_mnist1d")
+    get_dataset_args, make_dataset = _m1d.get_dataset_args, _m1d.make_dataset
 
     args = get_dataset_args()
     args.num_samples, args.seed, args.train_split = num_samples, seed, train_split

@@ -21,7 +21,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import numbers
-import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -137,7 +136,8 @@ class TrainConfig:
         device's free memory, or a quarter of host RAM on CPU. ``ValueError``
         if one member alone exceeds an explicit budget.
     quiet : bool, optional
-        Hide the progress bar (default: hidden unless stderr is a TTY).
+        Hide the progress bar. Default: shown in a terminal and in Jupyter, hidden in CI logs
+        (:func:`rmt_sparsity._progress.show_progress`).
 
     Examples
     --------
@@ -647,7 +647,9 @@ def _fit(plan: _Plan, hooks=()) -> EnsembleResult:
     """Train the K members of ``plan`` in memory-sized groups; record the test loss and ``hooks`` at every evaluation."""
     model, data, cfg = plan.model, plan.data, plan.config
     n = int(plan.keys.shape[0])
-    quiet = not sys.stderr.isatty() if cfg.quiet is None else cfg.quiet
+    from .._progress import show_progress
+
+    quiet = not show_progress(None if cfg.quiet is None else not cfg.quiet)  # bars in terminals and Jupyter, not in CI logs
     dtype = jnp.zeros(()).dtype
 
     # ---------------------------------------------------------------- members per compiled run

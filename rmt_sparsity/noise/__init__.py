@@ -1,4 +1,4 @@
-"""rmt_sparsity.noise: gradient-noise simulators (docs/design.md §2, §4.5).
+"""rmt_sparsity.noise: gradient-noise simulators (docs/design.md §2, docs/science.md §5).
 
 * :func:`simulate_sgd_noise` - streaming simulation of the discounted input
   covariance ``C_t`` and weight update ``W_t`` of SGD on pure gradient noise;

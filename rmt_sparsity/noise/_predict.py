@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from .._checks import check_int, check_real
+from .._checks import check_array, check_int, check_real, check_size_budget
 from .._rng import spawn
 from .._stats import mean_se
 from ..theory import discount_factor, effective_ratio, effective_window
@@ -32,7 +32,8 @@ def wasserstein1_to_law(eigenvalues, cdf, lo, hi) -> float:
     cdf : callable
         Vectorised cdf of the law.
     lo, hi : float
-        Support of the law (its cdf is 0 below ``lo`` and 1 above ``hi``).
+        Support of the law (its cdf is 0 below ``lo`` and 1 above ``hi``);
+        finite, ``lo <= hi`` (equal for a point mass).
 
     Examples
     --------
@@ -43,6 +44,13 @@ def wasserstein1_to_law(eigenvalues, cdf, lo, hi) -> float:
     """
     from ..spectra import esd_distances
 
+    eigenvalues = check_array("eigenvalues", eigenvalues, ndim=1)
+    if not callable(cdf):
+        raise TypeError(f"cdf must be a callable cdf(x) -> array; got {type(cdf).__name__}")
+    lo = check_real("lo", lo)
+    hi = check_real("hi", hi)
+    if not lo <= hi:
+        raise ValueError(f"lo must be <= hi; got lo={lo!r}, hi={hi!r}")
     return esd_distances(eigenvalues, cdf, (lo, hi))[1]
 
 
@@ -115,6 +123,9 @@ def predict_vs_simulate(
     seeds = check_int("seeds", seeds, min=1)
     r = discount_factor(lr, weight_decay)
     theta = check_real("theta", theta, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
+    check_size_budget("p, batch, steps, seeds", (p, batch, steps, seeds),
+                      iterations=seeds * steps * batch * p * (p + 1) + seeds * p**3,
+                      what=f"{seeds} simulations of {steps} steps of {batch} inputs in dimension {p}")
     from ..laws.marchenko_pastur import MarchenkoPastur
     from ..laws.weighted_covariance import discounted
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._checks import check_array, check_choice, check_int, check_real
+from .._checks import check_array, check_choice, check_int, check_real, check_size_budget
 from .._rng import as_generator
 from ..theory import alpha_anisotropy, discount_factor
 
@@ -49,12 +49,16 @@ def extreme_ratio(eigenvalues, zero_tol=1e-9) -> float:
     This is not the paper's ``0.1 × mean`` cut (``rmt_sparsity.spectra``
     implements that convention).
 
+    ``eigenvalues`` must be a non-empty, finite 1-D array and ``zero_tol`` a
+    number in ``[0, 1)``; the ratio is NaN when no eigenvalue is positive.
+
     Examples
     --------
     >>> extreme_ratio([0.0, 1e-14, 2.0, 8.0])
     4.0
     """
-    ev = np.asarray(eigenvalues, dtype=float)
+    ev = check_array("eigenvalues", eigenvalues, ndim=1)
+    zero_tol = check_real("zero_tol", zero_tol, lo=0.0, hi=1.0, hi_open=True)
     top = float(ev.max())
     if not top > 0.0:
         return math.nan
@@ -202,8 +206,10 @@ def simulate_sgd_noise(
     ------
     ValueError
         Non-positive sizes, ``lr <= 0``, ``weight_decay < 0``,
-        ``lr·weight_decay >= 1``, NaN, or arrays of the wrong shape; the message
-        names the argument.
+        ``lr·weight_decay >= 1``, NaN, or arrays of the wrong shape; sizes whose
+        memory exceeds what is available, or whose work exceeds
+        :data:`rmt_sparsity._checks.MAX_ITERATIONS` elementary steps (refused
+        before anything is allocated). The message names the argument.
 
     References
     ----------
@@ -236,7 +242,19 @@ def simulate_sgd_noise(
     record_every = steps if record_every is None else check_int("record_every", record_every, min=1)
     backend = check_choice("backend", backend, BACKENDS)
     block = max(1, _BLOCK_ROWS // batch) if block is None else check_int("block", block, min=1)
+    block = min(block, steps)  # a block never holds more steps than the run
     zero_tol = check_real("zero_tol", zero_tol, lo=0.0, hi=1.0, hi_open=True)
+    # sizes refused up front: the p x p covariance (and its symmetric copy and eigvalsh work), W,
+    # the noise buffers of one block, and the recorded spectra; then the work of the steps
+    n_rec = steps // record_every + 1
+    check_size_budget("p", p, nbytes=8 * 4 * p * p, what="the p x p covariance and its eigendecomposition")
+    check_size_budget("d_out", d_out, nbytes=8 * 3 * d_out * p, what="the d_out x p weights and their SVD")
+    rows = (block if backend != "numpy" else 1) * batch
+    check_size_budget("batch", batch, nbytes=8 * rows * (p + d_out), what="one block of inputs and gradients")
+    check_size_budget("record_every", record_every, nbytes=8 * n_rec * (p + min(p, d_out) + 4),
+                      what=f"{n_rec} recorded spectra")
+    check_size_budget("steps", steps, iterations=steps * batch * p * (p + d_out) + n_rec * p**3,
+                      what="the simulated steps and the recorded eigendecompositions")
     gen = as_generator(rng)
 
     from . import _kernels

@@ -2,7 +2,7 @@
 
 Claims return plain data; these functions draw it with matplotlib's Agg
 backend (no display needed) and save PNGs. Plotting lives here and in the
-notebooks only (STYLE.md).
+notebooks only (docs/design.md §2).
 
 Kinds and their data keys
 -------------------------
@@ -129,8 +129,9 @@ def render(figure, path) -> Path:
     KeyError
         If ``figure.kind`` has no renderer.
     """
-    import matplotlib
+    from .._optional import require
 
+    matplotlib = require("matplotlib", extra="report", feature="report figures")
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 

@@ -14,6 +14,7 @@ from collections import Counter
 from pathlib import Path
 
 from .._io import atomic_write_json, atomic_write_text
+from .._optional import MissingExtraError
 from .figures import RENDERERS, render
 
 __all__ = ["write_report", "format_table", "summarize"]
@@ -115,7 +116,10 @@ def write_report(results, out_dir, *, profile: str, seed: int) -> dict[str, Path
                     warnings.warn(f"claim {r.id!r}: figure kind {fig.kind!r} has no renderer; skipped", stacklevel=2)
                     continue
                 name = f"{_slug(r.id)}_{i}.png"
-                path = render(fig, fig_dir / name)
+                try:
+                    path = render(fig, fig_dir / name)
+                except MissingExtraError:  # no matplotlib (the [report] extra): no figures; `verify` says so
+                    continue
                 figs.append((fig.title, path))
                 written[f"figure:{name}"] = path
         rec["figures"] = [f"figures/{p.name}" for _, p in figs]
@@ -126,7 +130,7 @@ def write_report(results, out_dir, *, profile: str, seed: int) -> dict[str, Path
     counts = summarize(results)
     header = (
         f"profile `{profile}`, seed {seed}; "
-        + ", ".join(f"{k}: {counts.get(k, 0)}" for k in ("pass", "fail", "inconclusive", "not_implemented"))
+        + ", ".join(f"{k}: {counts.get(k, 0)}" for k in ("pass", "fail", "inconclusive", "skipped", "not_implemented"))
         + f"; crashed: {counts.get('crashed', 0)}"
     )
 

@@ -6,13 +6,15 @@ access of :mod:`rmt_sparsity.testing.strategies`.
 
 Public API
 ----------
-assert_spectrum_matches     one matrix's spectrum vs a Marchenko-Pastur law (trace, tr S^2, edge sub-tests)
-assert_ratio_within_band    lambda_max / lambda_min in its Tracy-Widom band
-assert_close_statistically  |a - b| <= k se, or k from a (Bonferroni) level
-assert_sparse_matches_dense sparse product vs dense within the gamma_N rounding bound
-wishart_trace_moments       exact finite-n mean/variance of tr S and tr S^2 (beta-Laguerre)
-strategies                  hypothesis strategies (mp_parameters, wishart_matrices, matrices_with_spectrum,
-                            spiked_matrices, sparse_activations, ffn_weights, layernorm_inputs)
+::
+
+    assert_spectrum_matches     one matrix's spectrum vs a Marchenko-Pastur law (trace, tr S^2, edge sub-tests)
+    assert_ratio_within_band    lambda_max / lambda_min in its Tracy-Widom band
+    assert_close_statistically  |a - b| <= k se, or k from a (Bonferroni) level
+    assert_sparse_matches_dense sparse product vs dense within the gamma_N rounding bound
+    wishart_trace_moments       exact finite-n mean/variance of tr S and tr S^2 (beta-Laguerre)
+    strategies                  hypothesis strategies (mp_parameters, wishart_matrices, matrices_with_spectrum,
+                                spiked_matrices, sparse_activations, ffn_weights, layernorm_inputs)
 
 Examples
 --------

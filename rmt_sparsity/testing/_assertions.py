@@ -23,7 +23,7 @@ import math
 
 import numpy as np
 
-from .._checks import check_array, check_int, check_probability, check_real
+from .._checks import check_array, check_int, check_probability, check_real, check_size_budget
 
 __all__ = [
     "assert_spectrum_matches",
@@ -105,8 +105,9 @@ def wishart_trace_moments(p, n, scale=1.0, beta=1):
     scale = check_real("scale", scale, lo=0.0, lo_open=True)
     beta = _check_beta(beta)
     m, N = min(p, n), max(p, n)
+    check_size_budget("p, n", (p, n), nbytes=8 * 20 * m, what="the moment chain of order 2 min(p, n) - 1")
     dof = np.empty(2 * m - 1)
-    dof[0::2] = beta * (N - np.arange(m))
+    dof[0::2] = beta * (float(N) - np.arange(m))
     dof[1::2] = beta * (m - 1 - np.arange(m - 1))
     f = scale / (beta * n)
     m1, m2, m3, m4 = _chi2_raw_moments(dof, f)
@@ -285,7 +286,7 @@ def assert_spectrum_matches(law, eigenvalues, *, n, level=0.999, beta=1):
     f = s2 / (beta * n)
     # 1. tr S ~ f chi2_{beta p n}
     t1 = float(lam.sum())
-    df = beta * p * n
+    df = float(beta * p * n)  # a float: scipy's chi2 takes no Python int beyond int64
     record("tr S", t1, f * stats.chi2.ppf(alpha / 2, df), f * stats.chi2.isf(alpha / 2, df), f" (exact chi^2, mean {p * s2:.6g})")
     # 2. tr S^2: law moment + exact finite-n bias, exact variance, gamma band
     t2 = float(np.sum(lam * lam))

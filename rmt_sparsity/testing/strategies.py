@@ -19,15 +19,20 @@ weights are stored (out, in): ``w_in`` (d_ff, d_model), ``w_out`` (d_model, d_ff
 from __future__ import annotations
 
 import math
+import numbers
 from typing import NamedTuple
 
 import numpy as np
-from hypothesis import strategies as st
-from hypothesis.errors import InvalidArgument
-from hypothesis.strategies import SearchStrategy
 
-from .._checks import check_array, check_int, check_real
-from .._rng import as_generator
+from .._optional import require
+
+require("hypothesis", extra="testing", feature="rmt_sparsity.testing.strategies")
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.errors import InvalidArgument  # noqa: E402
+from hypothesis.strategies import SearchStrategy  # noqa: E402
+
+from .._checks import check_array, check_int, check_real, check_size_budget  # noqa: E402
+from .._rng import as_generator  # noqa: E402
 
 __all__ = [
     "seeds",
@@ -72,6 +77,11 @@ def _invalid(fn, *args, **kwargs):
         return fn(*args, **kwargs)
     except (TypeError, ValueError) as exc:
         raise InvalidArgument(str(exc)) from None
+
+
+def _budget(name, value, nbytes, what):
+    """Refuse a drawn size whose arrays would not fit in memory (InvalidArgument naming it)."""
+    _invalid(check_size_budget, name, value, nbytes=nbytes, what=what)
 
 
 def _draw(draw, value):
@@ -135,6 +145,9 @@ def mp_category(ratio, scale) -> str:
     >>> mp_category(0.5, 1.0), mp_category(float("nan"), 1.0), mp_category(-1.0, 1.0)
     ('valid', 'nan', 'invalid')
     """
+    for name, v in (("ratio", ratio), ("scale", scale)):
+        if isinstance(v, bool) or not isinstance(v, numbers.Real):
+            raise TypeError(f"{name} must be a real number (NaN and inf allowed); got {type(v).__name__} {v!r}")
     if math.isnan(ratio) or math.isnan(scale):
         return "nan"
     ok = all(math.isfinite(v) and v > 0 for v in (ratio, scale))
@@ -245,6 +258,7 @@ def wishart_matrices(p, n, scale=1.0, *, dtype=np.float64) -> SearchStrategy[np.
         nn = _invalid(check_int, "n", _draw(draw, n), min=1)
         s2 = _invalid(check_real, "scale", _draw(draw, scale), lo=0.0, lo_open=True)
         dt = _check_dtype(_draw(draw, dtype))
+        _budget("p, n", (pp, nn), 16 * pp * nn, "the p x n matrix")
         g = as_generator(draw(seeds()))
         W = g.standard_normal((pp, nn))
         if s2 != 1.0:
@@ -307,6 +321,7 @@ def matrices_with_spectrum(singular_values, shape=None) -> SearchStrategy[np.nda
         s = _check_spectrum(_draw(draw, singular_values))
         shp = _draw(draw, shape)
         p, n = (s.size, s.size) if shp is None else _check_shape(shp, s.size)
+        _budget("shape", (p, n), 16 * (p * n + (p + n) * s.size), "the p x n matrix and its Haar factors")
         g = as_generator(draw(seeds()))
         U = _haar_columns(g, p, s.size)
         V = _haar_columns(g, n, s.size)
@@ -439,6 +454,7 @@ def spiked_matrices(strength=BOTH_SIDES_OF_BBP, *, p=st.integers(40, 120), n=st.
         if rank > min(pp, nn):
             raise InvalidArgument(f"rank must be <= min(p, n) = {min(pp, nn)}; got {rank}")
         s2 = _invalid(check_real, "scale", _draw(draw, scale), lo=0.0, lo_open=True)
+        _budget("p, n", (pp, nn), 24 * pp * nn, "the p x n spiked matrix")
         st_ = np.array([_invalid(check_real, "strength", _draw(draw, strength), lo=0.0) for _ in range(rank)])
         g = as_generator(draw(seeds()))
         thr = bbp_threshold(pp, nn, s2)
@@ -546,6 +562,7 @@ def sparse_activations(d_ff, density, batch=None, *, threshold=0.0, signed=False
         d = _invalid(check_int, "d_ff", _draw(draw, d_ff), min=1)
         b = None if batch is None else _invalid(check_int, "batch", _draw(draw, batch), min=1)
         dt = _check_dtype(_draw(draw, dtype))
+        _budget("d_ff, batch", (d, b), 40 * d * (b or 1), "the activations and their masks")
         k_lo, k_hi = _density_counts(d, _draw(draw, density))
         k = draw(st.integers(k_lo, k_hi))
         g = as_generator(draw(seeds()))
@@ -625,6 +642,7 @@ def ffn_weights(d_model, d_ff, dtype=np.float64, *, bias=False):
         dm = _invalid(check_int, "d_model", _draw(draw, d_model), min=1)
         df = _invalid(check_int, "d_ff", _draw(draw, d_ff), min=1)
         dt = _check_dtype(_draw(draw, dtype))
+        _budget("d_model, d_ff", (dm, df), 32 * dm * df, "the two d_ff x d_model weight matrices")
         g = as_generator(draw(seeds()))
         w_in = (g.standard_normal((df, dm)) / math.sqrt(dm)).astype(dt)
         w_out = (g.standard_normal((dm, df)) / math.sqrt(df)).astype(dt)
@@ -687,6 +705,7 @@ def layernorm_inputs(p, batch=None, *, normalized=False, eps=1e-5, dtype=np.floa
         pp = _invalid(check_int, "p", _draw(draw, p), min=1)
         b = None if batch is None else _invalid(check_int, "batch", _draw(draw, batch), min=1)
         dt = _check_dtype(_draw(draw, dtype))
+        _budget("p, batch", (pp, b), 40 * pp * (b or 1), "the inputs and their normalisation")
         g = as_generator(draw(seeds()))
         rows = 1 if b is None else b
         mu = 10.0 * g.standard_normal((rows, 1))

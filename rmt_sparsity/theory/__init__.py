@@ -1,4 +1,4 @@
-"""rmt_sparsity.theory: the theory's statements as pure, documented functions (docs/design.md §2, §4.5).
+"""rmt_sparsity.theory: the theory's statements as pure, documented functions (docs/design.md §2, docs/science.md §5).
 
 * weight-decay discounting: :func:`discount_factor`, :func:`effective_window`
   and :func:`discount_window` (the paper's T_eff), :func:`effective_ratio` and

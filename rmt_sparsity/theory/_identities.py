@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from .._checks import check_array, check_int, check_real
+from .._checks import check_array, check_int, check_real, check_size_budget
 
 __all__ = [
     "key_gradient",
@@ -255,12 +255,12 @@ def restricted_layernorm(h, gamma=None, bias=None, eps=1e-5) -> np.ndarray:
     if gamma is not None:
         gamma = check_array("gamma", gamma, ndim=1)
         if gamma.shape[0] != d:
-            raise ValueError(f"gamma must have shape ({d},); got {gamma.shape}")
+            raise ValueError(f"gamma must have shape ({d},) to match h's last dimension d = {d}; got {gamma.shape}")
         z = z * gamma
     if bias is not None:
         bias = check_array("bias", bias)
         if bias.shape[-1] != d:
-            raise ValueError(f"bias must have last dimension {d}; got shape {bias.shape}")
+            raise ValueError(f"bias must have the last dimension of h, d = {d}; got shape {bias.shape}")
         z = z + bias
     return z
 
@@ -296,6 +296,7 @@ def layernorm_bound_attaining_configuration(d, *, bias_ratio=0.1) -> dict:
     if d % 2:
         raise ValueError(f"d must be even: the bound (1 - rho) sqrt(d) is attained only for even d; got {d}")
     rho = check_real("bias_ratio", bias_ratio, lo=0.0, hi=1.0)
+    check_size_budget("d", d, nbytes=8 * 8 * d, what="the configuration's length-d vectors")
     h = np.where(np.arange(d) % 2 == 0, 1.0, -1.0)
     gamma = np.ones(d)
     bias = -rho * np.sign(h)

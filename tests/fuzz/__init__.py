@@ -1,0 +1,1 @@
+"""The fuzz suite: every exported callable called with one bad argument at a time (see test_fuzz.py)."""

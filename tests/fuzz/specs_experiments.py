@@ -1,0 +1,146 @@
+"""Fuzz specs: experiments, report and the command line (slow: they run claims, sweeps and files)."""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from dataclasses import dataclass
+
+from hypothesis import strategies as st
+
+from .spec import Spec
+from .values import Arg, Bad, Call, Choice, Fixed, Int, Kind, Mapping, Obj, Path, Real, Seq, lazy
+
+PROB = Real(lo=0.0, hi=1.0, lo_open=True, hi_open=True)
+E = "heavy"
+#: The cheapest claim (a closed-form identity check): run_claim's baseline.
+CHEAP_CLAIM = "tw_largest_eigenvalue"
+
+
+def _exp():
+    import rmt_sparsity.experiments as ex
+
+    return ex
+
+
+def _pred():
+    return _exp().Prediction(1.0, (0.9, 1.1))
+
+
+def _meas():
+    return _exp().Measurement(1.05, 0.01, 3)
+
+
+def _tmpdir():
+    return tempfile.mkdtemp(prefix="fuzz-exp-")
+
+
+def sweep_fn(config, seed):
+    """A top-level (picklable) sweep function for the Sweep spec."""
+    return {"y": float(config["x"]) * 2 + seed}
+
+
+def _results():
+    return [_exp().run_claim(CHEAP_CLAIM, profile="smoke", seed=0)]
+
+
+@dataclass
+class Argv(Kind):
+    """A command line: each category replaces (or appends) one option's value with bad ones.
+
+    ``options``: ``{option: [bad values]}``; the positional path is the option ``"<path>"``.
+    """
+
+    options: dict = None
+
+    def categories(self):
+        out = {}
+        for opt, values in (self.options or {}).items():
+            out[opt] = st.sampled_from([Bad(opt, "argv", (opt, v)) for v in values])
+        return out
+
+
+def _analyze_argv():
+    from .specs_analysis import _safetensors_path
+
+    d = _tmpdir()
+    return ["analyze", _safetensors_path(), "--n-mc", "20", "--n-boot", "0", "--out", os.path.join(d, "out.json")]
+
+
+def _verify_argv():
+    return ["verify", "--profile", "smoke", "--only", CHEAP_CLAIM, "--quiet", "--out", _tmpdir()]
+
+
+_NUM_BAD = ["nan", "inf", "-1", "abc", ""]
+_INT_BAD = ["-1", "2.5", "abc", str(2**64)]
+
+EXPERIMENTS = [
+    Spec("experiments.Claim", {"id": Arg("toy", Choice()), "statement": Arg("s", Fixed()), "source": Arg("arXiv 0000.00000", Fixed()),
+                               "predict": Arg(lazy(lambda: (lambda cfg: _pred())), Call()),
+                               "measure": Arg(lazy(lambda: (lambda cfg, rng: _meas())), Call()),
+                               "compare": Arg(lazy(lambda: _exp().within_band), Call()),
+                               "profiles": Arg({"smoke": {}, "quick": {}, "full": {}}, Mapping(known=False)),
+                               "kind": Arg("theorem", Choice())}),
+    Spec("experiments.ClaimResult", exempt="result record built by run_claim"),
+    Spec("experiments.SweepResult", exempt="result record built by Sweep.run"),
+    Spec("experiments.FigureData", {"kind": Arg("hist", Choice()), "title": Arg("t", Fixed()),
+                                    "data": Arg({"x": [1.0, 2.0]}, Mapping(known=False))}),
+    Spec("experiments.Measurement", {"value": Arg(1.0, Real()), "se": Arg(0.1, Real(lo=0.0, none_ok=True)),
+                                     "n": Arg(3, Int(min=1, huge_bad=False))}),
+    Spec("experiments.Prediction", {"value": Arg(1.0, Real()), "band": Arg((0.9, 1.1), Seq()),
+                                    "level": Arg(0.95, PROB)}),
+    Spec("experiments.Verdict", {"status": Arg("pass", Choice()), "reason": Arg("", Fixed())}),
+    Spec("experiments.agrees_within_se", {"pred": Arg(lazy(_pred), Obj()), "meas": Arg(lazy(_meas), Obj()),
+                                          "k": Arg(4.0, Real(lo=0.0, lo_open=True)), "pred_se": Arg(0.0, Real(lo=0.0))}),
+    Spec("experiments.coverage_prediction", {"m": Arg(6, Int(min=1, huge_bad=False)), "coverage": Arg(0.95, PROB),
+                                             "details": Arg({"statistic": "x"}, Mapping(known=False))}),
+    Spec("experiments.paired_effect", {"pred": Arg(lazy(lambda: _exp().Prediction(math.nan, (0.0, math.inf))), Obj()),
+                                       "meas": Arg(lazy(_meas), Obj())}),
+    Spec("experiments.within_band", {"pred": Arg(lazy(_pred), Obj()), "meas": Arg(lazy(_meas), Obj()),
+                                     "k": Arg(2.0, Real(lo=0.0, lo_open=True))}),
+    Spec("experiments.all_claim_ids", {}),
+    Spec("experiments.claim_seed", {"seed": Arg(0, Int(min=0, huge_bad=False)), "claim_id": Arg("mp_extreme_ratio", Choice())}),
+    Spec("experiments.config_hash", {"config": Arg({"a": 1, "b": [1.0, 2.0]}, Mapping(known=False))}),
+    Spec("experiments.get_claim", {"claim_id": Arg("mp_extreme_ratio", Choice())}),
+    Spec("experiments.registry", {}),
+    Spec("experiments.run_claim", {"claim_id": Arg(CHEAP_CLAIM, Choice()), "profile": Arg("smoke", Choice()),
+                                   "seed": Arg(0, Int(min=0, huge_bad=False)),
+                                   "overrides": Arg(None, Mapping(none_ok=True))}, cost=E, timeout=60),
+    Spec("experiments.run_claims", {"ids": Arg([CHEAP_CLAIM], Seq()), "profile": Arg("smoke", Choice()),
+                                    "seed": Arg(0, Int(min=0, huge_bad=False)), "progress": Arg(False),
+                                    "executor": Arg(None, Obj(none_ok=True))}, cost=E, timeout=60),
+    Spec("experiments.Sweep", {"fn": Arg(lazy(lambda: sweep_fn), Call()), "grid": Arg({"x": [1, 2]}, Mapping(known=False)),
+                               "seeds": Arg([0], Seq(ints=True, lo=0)), "store": Arg(lazy(_tmpdir), Path(must_exist=False)),
+                               "executor": Arg("serial", Choice(none_ok=True)),
+                               "experiment": Arg(None, Fixed()), "workers": Arg(None, Int(min=1, none_ok=True))},
+         post=lambda sw: sw.run(progress=False), cost=E),
+    Spec("experiments.ResultStore", {"path": Arg(lazy(_tmpdir), Path(must_exist=False))},
+         post=lambda s: (s.put({"key": "abc", "result": {"x": 1}}), s.keys())),
+    Spec("experiments.local_executor", {"workers": Arg(1, Int(min=1, none_ok=True)), "threads": Arg(1, Int(min=1))},
+         post=lambda ex: ex.shutdown(), cost=E, timeout=60),
+    Spec("experiments.dask_executor", {"address": Arg(None, Fixed()), "workers": Arg(1, Int(min=1)),
+                                       "threads": Arg(1, Int(min=1)), "timeout": Arg("10s", Choice())},
+         post=lambda ex: getattr(ex, "shutdown", lambda: None)(), cost=E, timeout=60),
+]
+
+REPORT = [
+    Spec("report.write_report", {"results": Arg(lazy(_results, cache=True), Seq()), "out_dir": Arg(lazy(_tmpdir), Path(must_exist=False)),
+                                 "profile": Arg("smoke", Choice()), "seed": Arg(0, Int(min=0, huge_bad=False))}, cost=E, timeout=60),
+]
+
+CLI = [
+    Spec("cli.UsageError", exempt="exception class"),
+    Spec("cli.build_parser", {}),
+    Spec("cli.main[analyze]", {"argv": Arg(lazy(_analyze_argv), Argv(options={
+        "<path>": ["/nonexistent/w.safetensors", "/tmp", ""], "--zero-tol": _NUM_BAD + ["1.5"], "--alpha": _NUM_BAD + ["0", "1"],
+        "--n-boot": _INT_BAD, "--n-mc": _INT_BAD + ["0"], "--seed": _INT_BAD, "--out": ["", "/nonexistent/dir/out.json", "/tmp"],
+        "--relative-to": ["bogus"]}))},
+         target=lambda: __import__("rmt_sparsity.cli", fromlist=["x"]).main, returns_code=True, cost=E, timeout=60),
+    Spec("cli.main[verify]", {"argv": Arg(lazy(_verify_argv), Argv(options={
+        "--profile": ["bogus", ""], "--seed": _INT_BAD, "--only": ["bogus_claim", ""], "--out": ["", "/nonexistent/dir"],
+        "--executor": ["bogus"]}))},
+         target=lambda: __import__("rmt_sparsity.cli", fromlist=["x"]).main, returns_code=True, cost=E, timeout=60),
+]
+
+SPECS = EXPERIMENTS + REPORT + CLI
