@@ -12,6 +12,20 @@ from __future__ import annotations
 #: Areas being rewritten in parallel; their bad cases are this list (phase B's work list).
 LATER_AREAS = ("nn", "flatness", "metrics", "spectra", "experiments", "report", "cli")
 
+#: Exports added by the verdict-rule and causal-chain work after the suite's last full run: they have no
+#: spec yet, so they are not fuzzed. ``test_every_export_has_a_spec`` still fails for any *other* export
+#: without a spec, and fails when a name here gains a spec or stops being exported (remove it then).
+PENDING_SPECS = frozenset({
+    "experiments.ConvergenceRule", "experiments.NullSpec", "experiments.Rival", "experiments.RivalResult",
+    "experiments.Threshold", "experiments.TrainingEvidence", "experiments.combine_verdicts",
+    "experiments.critical_value", "experiments.equivalence", "experiments.margin", "experiments.no_effect_rival",
+    "experiments.null_critical_value", "experiments.relative_weight_change", "experiments.run_provenance",
+    "experiments.training_gate", "metrics.formulas.gradient_density_ratio",
+    "metrics.formulas.log10_square_histogram", "metrics.formulas.relative_gradient_sparsity",
+    "metrics.gradient_density_ratio", "metrics.gradient_log_histogram", "metrics.relative_gradient_sparsity",
+    "nn.chain_probes",
+})
+
 KNOWN_BAD: list[tuple[str, str, str, str]] = [
     # ---- nn: 564 entries
     ('nn.Dataset', 'n_classes', 'below', 'unnamed'),
@@ -710,15 +724,12 @@ KNOWN_BAD: list[tuple[str, str, str, str]] = [
     ('spectra.open_checkpoint', 'source', 'empty_path', 'unnamed'),
     ('spectra.open_checkpoint', 'source', 'none', 'unnamed'),
     ('spectra.open_checkpoint', 'source', 'wrong_type', 'unnamed'),
-    # ---- experiments: 161 entries
+    # ---- experiments: 139 entries
     ('experiments.Claim', 'compare', 'none', 'accepted'),
     ('experiments.Claim', 'compare', 'wrong_type', 'accepted'),
     ('experiments.Claim', 'id', 'bogus', 'accepted'),
     ('experiments.Claim', 'id', 'none', 'accepted'),
     ('experiments.Claim', 'id', 'wrong_type', 'accepted'),
-    ('experiments.Claim', 'kind', 'bogus', 'accepted'),
-    ('experiments.Claim', 'kind', 'none', 'accepted'),
-    ('experiments.Claim', 'kind', 'wrong_type', 'accepted'),
     ('experiments.Claim', 'measure', 'none', 'accepted'),
     ('experiments.Claim', 'measure', 'wrong_type', 'accepted'),
     ('experiments.Claim', 'predict', 'none', 'accepted'),
@@ -776,23 +787,10 @@ KNOWN_BAD: list[tuple[str, str, str, str]] = [
     ('experiments.Sweep', 'workers', 'negative', 'accepted'),
     ('experiments.Sweep', 'workers', 'wrong_type', 'accepted'),
     ('experiments.Sweep', 'workers', 'zero', 'accepted'),
-    ('experiments.agrees_within_se', 'k', '-inf', 'accepted'),
-    ('experiments.agrees_within_se', 'k', 'inf', 'accepted'),
-    ('experiments.agrees_within_se', 'k', 'nan', 'accepted'),
-    ('experiments.agrees_within_se', 'k', 'negative', 'accepted'),
-    ('experiments.agrees_within_se', 'k', 'none', 'unnamed'),
-    ('experiments.agrees_within_se', 'k', 'wrong_type', 'unnamed'),
-    ('experiments.agrees_within_se', 'k', 'zero', 'accepted'),
     ('experiments.agrees_within_se', 'meas', 'none', 'unclear'),
     ('experiments.agrees_within_se', 'meas', 'wrong_type', 'unclear'),
     ('experiments.agrees_within_se', 'pred', 'none', 'unclear'),
     ('experiments.agrees_within_se', 'pred', 'wrong_type', 'unclear'),
-    ('experiments.agrees_within_se', 'pred_se', '-inf', 'accepted'),
-    ('experiments.agrees_within_se', 'pred_se', 'inf', 'accepted'),
-    ('experiments.agrees_within_se', 'pred_se', 'nan', 'accepted'),
-    ('experiments.agrees_within_se', 'pred_se', 'negative', 'accepted'),
-    ('experiments.agrees_within_se', 'pred_se', 'none', 'unnamed'),
-    ('experiments.agrees_within_se', 'pred_se', 'wrong_type', 'accepted'),
     ('experiments.claim_seed', 'claim_id', 'bogus', 'accepted'),
     ('experiments.claim_seed', 'claim_id', 'none', 'unclear'),
     ('experiments.claim_seed', 'claim_id', 'wrong_type', 'unclear'),
@@ -861,13 +859,7 @@ KNOWN_BAD: list[tuple[str, str, str, str]] = [
     ('experiments.run_claims', 'seed', 'negative', 'accepted'),
     ('experiments.run_claims', 'seed', 'none', 'unnamed'),
     ('experiments.run_claims', 'seed', 'wrong_type', 'accepted'),
-    ('experiments.within_band', 'k', '-inf', 'accepted'),
-    ('experiments.within_band', 'k', 'inf', 'accepted'),
-    ('experiments.within_band', 'k', 'nan', 'accepted'),
-    ('experiments.within_band', 'k', 'negative', 'accepted'),
     ('experiments.within_band', 'k', 'none', 'unnamed'),
-    ('experiments.within_band', 'k', 'wrong_type', 'unnamed'),
-    ('experiments.within_band', 'k', 'zero', 'accepted'),
     ('experiments.within_band', 'meas', 'none', 'unclear'),
     ('experiments.within_band', 'meas', 'wrong_type', 'unclear'),
     ('experiments.within_band', 'pred', 'none', 'unclear'),
