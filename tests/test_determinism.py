@@ -47,6 +47,8 @@ TIMING_FIELDS = {
         ("measurement", "details", "batch1_speedups"),
         ("measurement", "figures"),  # the speed-up curves
         ("verdict",),  # the timing compared with the goal
+        ("rivals",),  # the "no savings" rival is judged on the same timed speed-up
+        ("theory_verdict",),  # the theory's own verdict on the timing, before the rivals are combined
     ),
 }
 
