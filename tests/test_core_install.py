@@ -104,7 +104,7 @@ def test_verify_on_a_core_install_skips_what_needs_extras(tmp_path):
     from rmt_sparsity.experiments.runner import registry
 
     assert main(["verify", "--profile", "smoke", "--out", str(tmp_path), "--quiet"]) == 0
-    records = json.loads((tmp_path / "claims.json").read_text())
+    records = json.loads((tmp_path / "claims.json").read_text())["claims"]  # schema 2: {"schema_version", "run", "claims"}
     assert [r["id"] for r in records] == list(registry())
     status = {r["id"]: r["verdict"]["status"] for r in records}
     skipped = [r for r in records if r["verdict"]["status"] == "skipped"]
