@@ -987,6 +987,18 @@ def _p(loss, **extra):
     return {prof: {"loss": loss, **extra} for prof in ("smoke", "quick", "full")}
 
 
+def _literature_claim(loss, id, statement, source, *, margin, predicted, measure) -> Claim:
+    """A literature metric on the grid, judged in its source's direction against the "no effect" rival.
+
+    ``margin`` is the minimum effect stated in advance; the prediction's region and the rival's
+    no-effect band both use it, so the two cannot disagree. ``predicted`` is ``(statistic, direction)``
+    as :func:`_dir_predict` takes them.
+    """
+    return Claim(id=id, statement=statement, source=source, predict=_dir_predict(margin, *predicted),
+                 measure=measure, compare=_parts_verdict, profiles=_p(loss), kind="empirical",
+                 rivals=(no_effect_rival(margin),), fixtures=(GRID,))
+
+
 def _claims_for(loss) -> list[Claim]:
     name = _LOSS_NAME[loss]
     nf = no_effect_rival(0.0, name="no effect (sigma = 0 control)",
@@ -1071,56 +1083,46 @@ def _claims_for(loss) -> list[Claim]:
               predict=_dir_predict(None, "seed-paired zero-fraction difference per module", "> 0 for each"),
               measure=_modules_measure(("jsrelu", "zeroth_bias", "restricted_ln", "modules", "magic:0.05", "magic:0.1")),
               compare=_parts_verdict, profiles=_p(loss), kind="empirical", rivals=(nf,), fixtures=(GRID,)),
-        Claim(id=f"dormant_grows_with_noise_{loss}",
+        _literature_claim(loss, f"dormant_grows_with_noise_{loss}",
               statement=f"Weight noise raises the share of tau-dormant neurons (tau = 0.1, last key layer) by at least "
               f"5 points ({name}).",
               source="Sokar et al., ReDo, arXiv 2302.12902; Peng et al., arXiv 2309.03004",
-              predict=_dir_predict(_DORMANT_MARGIN, "paired difference of the dormant@0.1 share, last key layer",
-                                   "rises by more than the margin"),
+              margin=_DORMANT_MARGIN, predicted=("paired difference of the dormant@0.1 share, last key layer",
+                                                 "rises by more than the margin"),
               measure=_literature_measure("dormant@0.1", "paired difference of the tau = 0.1 dormant share, last key "
-                                          "layer", transform=_diff, reduce="last"),
-              compare=_parts_verdict, profiles=_p(loss), kind="empirical", rivals=(no_effect_rival(_DORMANT_MARGIN),),
-              fixtures=(GRID,)),
-        Claim(id=f"cett_sparsity_rises_with_noise_{loss}",
+                                          "layer", transform=_diff, reduce="last")),
+        _literature_claim(loss, f"cett_sparsity_rises_with_noise_{loss}",
               statement=f"Weight noise raises the PPL-1% sparsity (the sparsest CETT thresholding within 1 % "
               f"perplexity) by at least 5 points ({name}).",
               source="Luo et al., 'Sparsing Law', arXiv 2411.02335; Zhang et al., arXiv 2402.03804",
-              predict=_dir_predict(_SPARSITY_MARGIN, "paired difference of the PPL-1% sparsity (mean over key layers)",
-                                   "rises by more than the margin"),
+              margin=_SPARSITY_MARGIN, predicted=("paired difference of the PPL-1% sparsity (mean over key layers)",
+                                                  "rises by more than the margin"),
               measure=_literature_measure("cett.ppl_sparsity", "paired difference of the PPL-1% sparsity",
-                                          transform=_diff),
-              compare=_parts_verdict, profiles=_p(loss), kind="empirical", rivals=(no_effect_rival(_SPARSITY_MARGIN),),
-              fixtures=(GRID,)),
-        Claim(id=f"relu2_sparser_than_relu_{loss}",
+                                          transform=_diff)),
+        _literature_claim(loss, f"relu2_sparser_than_relu_{loss}",
               statement=f"At matched CETT (0.2), squared ReLU prunes more neurons than ReLU, by at least 5 points "
               f"({name}; full grid).",
               source="Zhang et al., 'ReLU^2 wins', arXiv 2402.03804; Luo et al., arXiv 2411.02335",
-              predict=_dir_predict(_SPARSITY_MARGIN, "seed-paired difference of the CETT-0.2 sparsity, relu2 - relu",
-                                   "relu2 sparser by more than the margin"),
+              margin=_SPARSITY_MARGIN, predicted=("seed-paired difference of the CETT-0.2 sparsity, relu2 - relu",
+                                                  "relu2 sparser by more than the margin"),
               measure=_literature_measure("cett.cett_sparsity", "paired difference of the pruned share at CETT 0.2",
-                                          transform=_diff, other_arch="relu2"),
-              compare=_parts_verdict, profiles=_p(loss), kind="empirical", rivals=(no_effect_rival(_SPARSITY_MARGIN),),
-              fixtures=(GRID,)),
-        Claim(id=f"essential_sparsity_rises_with_noise_{loss}",
+                                          transform=_diff, other_arch="relu2")),
+        _literature_claim(loss, f"essential_sparsity_rises_with_noise_{loss}",
               statement=f"Nets trained with weight noise keep a larger essential sparsity (one-shot global magnitude "
               f"pruning within 1 accuracy point), by at least 5 % of the weights ({name}).",
               source="Jaiswal et al., 'Essential sparsity', arXiv 2306.03805; Peng et al., arXiv 2309.03004",
-              predict=_dir_predict(_PRUNE_MARGIN, "paired difference of the essential sparsity",
-                                   "rises by more than the margin"),
+              margin=_PRUNE_MARGIN, predicted=("paired difference of the essential sparsity",
+                                               "rises by more than the margin"),
               measure=_literature_measure("pruning.essential_sparsity", "paired difference of the essential sparsity",
-                                          transform=_diff),
-              compare=_parts_verdict, profiles=_p(loss), kind="empirical", rivals=(no_effect_rival(_PRUNE_MARGIN),),
-              fixtures=(GRID,)),
-        Claim(id=f"nm_pruning_tolerance_with_noise_{loss}",
+                                          transform=_diff)),
+        _literature_claim(loss, f"nm_pruning_tolerance_with_noise_{loss}",
               statement=f"Nets trained with weight noise lose less test accuracy under 2:4 pruning (keep 2 of every "
               f"4 weights), by at least one accuracy point ({name}).",
               source="Jaiswal et al., arXiv 2306.03805 (N:M pruning); Peng et al., arXiv 2309.03004",
-              predict=_dir_predict(_NM_MARGIN, "paired difference of the 2:4 accuracy drop (plain - noisy)",
-                                   "the noisy drop is smaller by more than the margin"),
+              margin=_NM_MARGIN, predicted=("paired difference of the 2:4 accuracy drop (plain - noisy)",
+                                            "the noisy drop is smaller by more than the margin"),
               measure=_literature_measure("pruning.nm_accuracy_drop", "paired difference of the 2:4 accuracy drop, "
-                                          "plain - noisy", transform=_rev_diff),
-              compare=_parts_verdict, profiles=_p(loss), kind="empirical", rivals=(no_effect_rival(_NM_MARGIN),),
-              fixtures=(GRID,)),
+                                          "plain - noisy", transform=_rev_diff)),
         Claim(id=f"sparsing_law_fit_{loss}",
               statement=f"The activation ratio over training follows the ReLU sparsing-law form exp(-c D^alpha + b) + "
               f"A0 better than a constant or a pure power law ({name}, plain arm).",
