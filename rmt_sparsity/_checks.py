@@ -560,3 +560,21 @@ def check_size_budget(
             f"{name} = {_fmt_value(value)} means about {float(iterations):.3g} elementary steps{for_what}, "
             f"above the cap of {float(max_iterations):.3g}"
         )
+
+
+# --- metrics/spectra/flatness phase B
+def is_tracer(value) -> bool:
+    """True when ``value`` is a JAX tracer (inside ``jit``/``vmap``/``grad``), whose values are unknown.
+
+    Shape, ndim and dtype checks work on tracers; value checks (finite, ranges)
+    must skip them. JAX is never imported here: a tracer exists only once JAX is.
+
+    Examples
+    --------
+    >>> is_tracer(1.0)
+    False
+    """
+    import sys
+
+    jax = sys.modules.get("jax")
+    return jax is not None and isinstance(value, jax.core.Tracer)

@@ -121,3 +121,48 @@ def test_jax_formulas_equal_numpy():
     assert r_j == pytest.approx(float(formulas.gradient_density_ratio(g, act)), rel=1e-5)
     h_j = np.asarray(formulas.log10_square_histogram(jnp.asarray(g), jnp.asarray(edges), where=jnp.asarray(act), xp=jnp))
     np.testing.assert_array_equal(h_j, formulas.log10_square_histogram(g, edges, where=act))
+
+
+# ------------------------------------------------------------------ the formulas' own boundary (NumPy and traced)
+@pytest.mark.parametrize(
+    "call, exc, match",
+    [
+        (lambda: formulas.zero_fraction(np.array([[0.0, np.nan]])), ValueError, "a must be finite"),
+        (lambda: formulas.zero_fraction(np.zeros((2, 3)), axis=2), ValueError, "axis must be None or an integer"),
+        (lambda: formulas.zero_fraction(np.zeros(3), atol=-1.0), ValueError, "atol"),
+        (lambda: formulas.zero_fraction(np.zeros(3, complex)), TypeError, "a must be an array of real numbers"),
+        (lambda: formulas.gradient_sparsity(np.zeros(0), 1e-3), ValueError, "eta must be non-empty"),
+        (lambda: formulas.gradient_sparsity(np.zeros(3), float("nan")), ValueError, "tau"),
+        (lambda: formulas.relative_gradient_sparsity(np.float64(1.0), 1e-2), ValueError, "eta must have at least 1 axis"),
+        (lambda: formulas.gradient_density_ratio(np.ones(3), np.ones(3)), TypeError, "active must be a boolean"),
+        (lambda: formulas.gradient_density_ratio(np.ones(3), np.ones(2, bool)), ValueError, "active must have the shape"),
+        (lambda: formulas.log10_square_histogram(np.ones(3), np.array([0.0, 0.0])), ValueError, "strictly increasing"),
+        (lambda: formulas.dormant_scores(np.ones(3)), ValueError, "a must be 2-D"),
+        (lambda: formulas.dormant_fraction(np.array([]), 0.0), ValueError, "scores must be non-empty"),
+    ],
+)
+def test_formulas_refuse_bad_input(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
+
+
+def test_formulas_trace_and_give_nan_for_nonfinite_traced_input():
+    """Under jit the values are unknown: the static checks still run, and a NaN/inf entry gives NaN, not a count."""
+    jax = pytest.importorskip("jax")
+    jnp = jax.numpy
+    a = np.array([[0.0, 1.0, 0.0, 2.0], [0.0, 0.0, np.nan, 3.0]], np.float32)
+    zf = jax.jit(lambda x: formulas.zero_fraction(x, xp=jnp))(a)
+    assert float(zf[0]) == 0.5 and np.isnan(float(zf[1]))   # the clean row is counted, the NaN row is NaN
+    assert np.isnan(float(jax.jit(lambda x: formulas.gradient_sparsity(x, 1e-3, axis=None, xp=jnp))(a)))
+    assert np.isnan(float(jax.jit(lambda x: formulas.relative_gradient_sparsity(x, 1e-2, axis=0, xp=jnp))(a)[0]))
+    s = jax.jit(lambda x: formulas.dormant_scores(x, xp=jnp))(a)
+    assert np.isnan(np.asarray(s)).all()
+    assert np.isnan(float(jax.jit(lambda s: formulas.dormant_fraction(s, 0.0, xp=jnp))(s)))
+    h = jax.jit(lambda g, e: formulas.log10_square_histogram(g, e, xp=jnp))(a, jnp.array([-4.0, 0.0, 4.0]))
+    assert np.isnan(np.asarray(h)).all()
+    # clean traced input: the same numbers as NumPy; a traced tau passes through
+    clean = np.nan_to_num(a)
+    assert float(jax.jit(lambda x, t: formulas.gradient_sparsity(x, t, axis=None, xp=jnp))(clean, 1e-3)) == \
+        float(formulas.gradient_sparsity(clean, 1e-3, axis=None))
+    with pytest.raises(ValueError, match="a must be 2-D"):  # a static check raises while tracing
+        jax.jit(lambda x: formulas.dormant_scores(x, xp=jnp))(clean[0])

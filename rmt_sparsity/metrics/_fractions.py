@@ -97,7 +97,7 @@ def zero_fraction(activations, *, atol: float = 0.0, reduce: str = "none"):
     """
     a = as_activations("activations", activations)
     atol = check_real("atol", atol, lo=0.0)
-    return _fraction(formulas.zero_fraction, a, reduce, atol)
+    return _fraction(formulas._zero_fraction, a, reduce, atol)
 
 
 def _active_fraction(a, atol, *, axis):
@@ -190,7 +190,7 @@ def activation_concentration(preactivations, activation="relu", *, reduce: str =
             )
         if deriv.dtype.kind in "fc" and not np.all(np.isfinite(deriv)):
             raise ValueError("activation derivative callable returned non-finite values")
-        return _fraction(formulas.zero_fraction, deriv, reduce)
+        return _fraction(formulas._zero_fraction, deriv, reduce)
     check_choice("activation", activation, _NAMED_ACTIVATIONS)
     return _fraction(_negative_fraction, h, reduce)
 
@@ -236,7 +236,7 @@ def gradient_sparsity(eta, taus: Sequence[float] = GRADIENT_SPARSITY_TAUS, *, re
     taus = [check_real("taus", t, lo=0.0, lo_open=True) for t in taus]
     if not taus:
         raise ValueError("taus must hold at least one threshold > 0; got an empty sequence")
-    return {t: _fraction(formulas.gradient_sparsity, e, reduce, t) for t in taus}
+    return {t: _fraction(formulas._gradient_sparsity, e, reduce, t) for t in taus}
 
 
 def relative_gradient_sparsity(eta, taus: Sequence[float] = RELATIVE_GRADIENT_TAUS, *, reduce: str = "none"):
@@ -286,7 +286,7 @@ def relative_gradient_sparsity(eta, taus: Sequence[float] = RELATIVE_GRADIENT_TA
     if not taus:
         raise ValueError("taus must hold at least one threshold > 0; got an empty sequence")
     e = e.astype(np.float64, copy=False)
-    return {t: _fraction(formulas.relative_gradient_sparsity, e, reduce, t) for t in taus}
+    return {t: _fraction(formulas._relative_gradient_sparsity, e, reduce, t) for t in taus}
 
 
 def _active_mask(name, g, active):
@@ -339,7 +339,7 @@ def gradient_density_ratio(g, active) -> float:
     """
     g = as_activations("g", g).astype(np.float64, copy=False)
     m = _active_mask("active", g, active)
-    return float(formulas.gradient_density_ratio(g, m))
+    return float(formulas._gradient_density_ratio(g, m))
 
 
 def gradient_log_histogram(g, active=None, *, edges=GRADIENT_LOG_EDGES):
@@ -378,9 +378,9 @@ def gradient_log_histogram(g, active=None, *, edges=GRADIENT_LOG_EDGES):
     e = check_array("edges", edges, ndim=1).astype(np.float64)
     if e.size < 2 or np.any(np.diff(e) <= 0):
         raise ValueError(f"edges must be at least 2 strictly increasing values; got {e.tolist()}")
-    out = {"edges": e, "all": formulas.log10_square_histogram(g, e)}
+    out = {"edges": e, "all": formulas._log10_square_histogram(g, e)}
     if active is not None:
-        out["active"] = formulas.log10_square_histogram(g, e, where=_active_mask("active", g, active))
+        out["active"] = formulas._log10_square_histogram(g, e, where=_active_mask("active", g, active))
     return out
 
 
@@ -415,7 +415,7 @@ def dormant_scores(activations) -> np.ndarray:
     array([0., 1., 2.])
     """
     a = as_activations("activations", activations, ndim=2)
-    return formulas.dormant_scores(a.astype(np.float64, copy=False))
+    return formulas._dormant_scores(a.astype(np.float64, copy=False))
 
 
 def dormant_fraction(activations, tau=0.0):
@@ -452,5 +452,5 @@ def dormant_fraction(activations, tau=0.0):
     s = dormant_scores(activations)
     scalar = np.ndim(tau) == 0
     taus = np.array([check_real("tau", t, lo=0.0) for t in np.atleast_1d(np.asarray(tau, dtype=object))])
-    out = np.array([formulas.dormant_fraction(s, t) for t in taus], dtype=np.float64)
+    out = np.array([formulas._dormant_fraction(s, t) for t in taus], dtype=np.float64)
     return float(out[0]) if scalar else out
