@@ -412,3 +412,25 @@ def test_out_checked_before_work(ckpts, tmp_path, capsys, monkeypatch):
         err = capsys.readouterr().err
         assert "--out" in err and err.count("\n") == 1
     assert not (tmp_path / "missing").exists()
+
+
+def test_boundary_errors_name_the_argument(tmp_path):
+    path = str(tmp_path / "w.safetensors")
+    save_file({"a.weight": np.eye(3, dtype=np.float32)}, path)
+    with open_checkpoint(path) as ckpt:
+        with pytest.raises(KeyError):  # still a mapping-style KeyError ...
+            ckpt.read("nope")
+        with pytest.raises(ValueError, match=r"name 'nope' is not a tensor of .*'a.weight'"):  # ... and a ValueError
+            ckpt.read("nope")
+        with pytest.raises(TypeError, match="name must be a tensor name"):
+            ckpt.read(None)
+    with pytest.raises(CheckpointError, match=r"source = .*no .safetensors file"):
+        open_checkpoint(str(tmp_path / ".."))
+    with pytest.raises(TypeError, match="source must be a path or a mapping"):
+        open_checkpoint(1)
+    with pytest.raises(ValueError, match="shape must be a tuple of 2 ints"):
+        classify_tensor("fc.weight", (3,))
+    with pytest.raises(ValueError, match="shape must be an integer >= 0"):
+        classify_tensor("fc.weight", (3, -1))
+    with pytest.raises(TypeError, match="name must be a tensor name"):
+        classify_tensor(None, (3, 3))

@@ -157,3 +157,17 @@ def test_relative_to_and_zero_matrix():
         spectral_concentration(np.zeros((3, 4)))
     with pytest.raises(ValueError, match="method"):
         gram_eigenvalues(np.eye(2), method="qr")
+
+
+def test_esd_distances_refuses_a_bad_law():
+    from rmt_sparsity.spectra import esd_distances
+
+    x = (np.arange(10) + 0.5) / 10
+    with pytest.raises(TypeError, match="cdf must be a callable"):
+        esd_distances(x, None, (0.0, 1.0))
+    with pytest.raises(ValueError, match="support must be"):
+        esd_distances(x, lambda t: np.clip(t, 0, 1), (0.0, float("nan")))
+    with pytest.raises(ValueError, match="support must be"):
+        esd_distances(x, lambda t: np.clip(t, 0, 1), (1.0, 0.0))
+    with pytest.raises(ValueError, match="cdf must return finite values"):
+        esd_distances(x, lambda t: np.full_like(t, np.nan), (0.0, 1.0))

@@ -211,3 +211,13 @@ def test_alpha_rmse_against_csn():
     for r in rows:
         bound = 1.05 if r["kind"] == "pareto" else 1.0
         assert r["ratio_hi"] <= bound, r
+
+
+def test_rng_and_n_boot_checked_up_front():
+    from rmt_sparsity.spectra import fit_power_law
+
+    x = np.sort(np.random.default_rng(0).standard_normal(200) ** 2) + 0.01
+    with pytest.raises(TypeError, match="rng"):
+        fit_power_law(x, n_boot=0, rng="0")  # refused even though n_boot = 0 leaves it unused
+    with pytest.raises(ValueError, match=r"n_boot = 2\*\*64 needs about"):
+        fit_power_law(x, n_boot=2**64)

@@ -44,7 +44,7 @@ import numpy as np
 from .._checks import check_choice, check_int, check_probability, check_real
 from .._io import to_builtin
 from ._basic import _gram_eigenvalues, as_weight_matrix, unit_rms
-from ._checkpoint import open_checkpoint
+from ._checkpoint import _open as _open_checkpoint
 from ._concentration import _concentration_from_eigs, _concentration_test, _null_ratio
 from ._mp_fit import _fit_mp
 from ._power_law import fit_power_law
@@ -97,7 +97,7 @@ def load_weights(path) -> dict[str, np.ndarray]:
     """
     if isinstance(path, Mapping) or not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a str or os.PathLike; got {type(path).__name__}")
-    with open_checkpoint(path) as ckpt:
+    with _open_checkpoint(path, "path") as ckpt:
         return {name: ckpt.read(name) for name in ckpt}
 
 
@@ -446,7 +446,7 @@ def analyze(
     root = _root_words(rng)
     timings = Counter()
     t_start = time.perf_counter()
-    with open_checkpoint(weights) as ckpt:
+    with _open_checkpoint(weights, "weights") as ckpt:
         if len(ckpt) == 0:
             raise ValueError(f"{ckpt.source}: the checkpoint holds no tensors")
         plan, skipped, excluded = [], [], 0

@@ -269,9 +269,24 @@ def esd_distances(eigenvalues, cdf, support) -> tuple[float, float]:
     (0.0005, 0.00025)
     """
     x = np.sort(check_array("eigenvalues", eigenvalues, ndim=1).astype(np.float64))
-    a, b = (float(v) for v in support)
+    if not callable(cdf):
+        raise TypeError(f"cdf must be a callable (the law's vectorised cdf); got {type(cdf).__name__}")
+    try:
+        ends = tuple(support) if not isinstance(support, (str, bytes)) else None
+    except TypeError:
+        ends = None
+    if ends is None or len(ends) != 2:
+        raise TypeError(f"support must be a pair (lo, hi) of finite numbers; got {support!r:.80}") if ends is None \
+            else ValueError(f"support must be a pair (lo, hi) of finite numbers; got {len(ends)} values")
+    a = check_real("support", ends[0])
+    b = check_real("support", ends[1])
+    if not a < b:
+        raise ValueError(f"support must be (lo, hi) with lo < hi; got {(a, b)}")
     N = x.size
     F = np.asarray(cdf(x), dtype=float)
+    if F.shape != x.shape or not np.all(np.isfinite(F)):
+        raise ValueError(f"cdf must return finite values of the input's shape {x.shape}; got shape {F.shape}"
+                         + ("" if F.shape != x.shape else f" with {int(np.count_nonzero(~np.isfinite(F)))} non-finite"))
     k = np.arange(1, N + 1)
     ks = float(max(np.max(k / N - F), np.max(F - (k - 1) / N)))
     knots = np.concatenate([[min(a, x[0])], x, [max(b, x[-1])]])

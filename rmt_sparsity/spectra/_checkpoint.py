@@ -65,6 +65,13 @@ class CheckpointError(ValueError):
     """A checkpoint that cannot be read at all (missing, truncated, wrong format): one line naming the file."""
 
 
+class _UnknownTensor(CheckpointError, KeyError):
+    """An unknown tensor name: a ``KeyError`` (as a mapping lookup) and a ``ValueError`` (bad argument)."""
+
+    def __str__(self):  # KeyError quotes its message; this is a sentence
+        return str(self.args[0]) if self.args else ""
+
+
 @dataclass(frozen=True)
 class TensorInfo:
     """Where one tensor lives and what it holds, from the headers alone.
@@ -105,7 +112,12 @@ def dtype_code(dtype) -> str:
     >>> dtype_code(np.float16), dtype_code(np.int64), dtype_code(np.complex64)
     ('F16', 'I64', 'complex64')
     """
-    name = np.dtype(dtype).name
+    if dtype is None:  # np.dtype(None) would silently mean float64
+        raise TypeError("dtype must be a NumPy dtype (or a type or name NumPy reads as one); got None")
+    try:
+        name = np.dtype(dtype).name
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"dtype must be a NumPy dtype (or a type or name NumPy reads as one); got {dtype!r}") from exc
     for code, (np_name, _) in _ST_DTYPES.items():
         if np_name == name:
             return code
@@ -270,12 +282,19 @@ class Checkpoint(Mapping):
 
         Raises
         ------
-        KeyError
-            Unknown name.
+        TypeError
+            ``name`` is not a str.
+        KeyError, ValueError
+            Unknown name (the error is both, naming the argument and a few of the checkpoint's names).
         ValueError
             A dtype numpy cannot represent (an unknown safetensors code).
         """
-        info = self._infos[name]
+        if not isinstance(name, str):
+            raise TypeError(f"name must be a tensor name (str); got {type(name).__name__} {name!r:.80}")
+        info = self._infos.get(name)
+        if info is None:
+            some = ", ".join(repr(k) for k in list(self._infos)[:5]) + (", ..." if len(self._infos) > 5 else "")
+            raise _UnknownTensor(f"name {name!r} is not a tensor of {self.source}; it holds {len(self)}: {some}")
         if self._arrays is not None:
             return np.asarray(self._arrays[name])
         if self.format == "npz":
@@ -344,7 +363,7 @@ def _shards_from_index(path: str) -> dict[str, TensorInfo]:
     return out
 
 
-def _from_directory(path: str) -> Checkpoint:
+def _from_directory(path: str, arg: str = "source") -> Checkpoint:
     entries = sorted(os.listdir(path))
     indexes = [e for e in entries if e.endswith(".safetensors.index.json")]
     if len(indexes) == 1:
@@ -355,11 +374,11 @@ def _from_directory(path: str) -> Checkpoint:
     if not shards:
         npz = [e for e in entries if e.endswith(".npz")]
         if len(npz) == 1:
-            return open_checkpoint(os.path.join(path, npz[0]))
+            return _open(os.path.join(path, npz[0]), arg)
         pickles = [e for e in entries if e.endswith(_PICKLE_SUFFIXES)]
         if pickles:
             raise _pickle_error(os.path.join(path, pickles[0]))
-        raise CheckpointError(f"{path}: no .safetensors file (nor an index.json or a single .npz) in this folder")
+        raise CheckpointError(f"{arg} = {path!r}: no .safetensors file (nor an index.json or a single .npz) in this folder")
     infos: dict[str, TensorInfo] = {}
     for file in shards:
         for name, info in _read_safetensors_header(file).items():
@@ -417,23 +436,28 @@ def open_checkpoint(source) -> Checkpoint:
     ...     print([(i.name, i.shape, i.dtype) for i in ckpt.values()], ckpt.read("fc.weight").dtype)
     [('fc.bias', (4,), 'F32'), ('fc.weight', (4, 3), 'F16')] float16
     """
+    return _open(source, "source")
+
+
+def _open(source, arg: str) -> Checkpoint:
+    """:func:`open_checkpoint`, its errors naming the caller's argument ``arg``."""
     if isinstance(source, Mapping):
         infos = {}
         for name, arr in source.items():
             if not isinstance(name, str):
-                raise TypeError(f"weights keys must be tensor names (str); got {type(name).__name__} {name!r}")
+                raise TypeError(f"{arg} keys must be tensor names (str); got {type(name).__name__} {name!r}")
             a = np.asarray(arr) if not hasattr(arr, "shape") else arr
             infos[name] = TensorInfo(name, tuple(int(s) for s in a.shape), dtype_code(a.dtype))
         return Checkpoint("<mapping>", "mapping", infos, (), arrays=source)
     if not isinstance(source, (str, os.PathLike)):
-        raise TypeError(f"weights must be a path or a mapping of name -> array; got {type(source).__name__}")
+        raise TypeError(f"{arg} must be a path or a mapping of name -> array; got {type(source).__name__}")
     path = os.fspath(source)
     if not path:
-        raise CheckpointError("weights path is empty")
+        raise CheckpointError(f"{arg} path is empty")
     if not os.path.exists(path):
-        raise FileNotFoundError(f"weights not found: {path!r}")
+        raise FileNotFoundError(f"{arg} not found: {path!r}")
     if os.path.isdir(path):
-        return _from_directory(path)
+        return _from_directory(path, arg)
     if path.endswith(".json"):
         return _open_index(path)
     if path.endswith(".npz"):

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import check_choice, check_int, check_probability, check_real
+from .._checks import check_choice, check_int, check_probability, check_real, check_size_budget
 from .._io import to_jsonable
 from .._rng import as_generator
 from ._basic import as_weight_matrix, gram_eigenvalues
@@ -431,6 +431,9 @@ def concentration_vs_random(
     p, n = W.shape
     if min(p, n) < 2:
         raise ValueError(f"W must have at least 2 rows and 2 columns for a concentration band; got shape {W.shape}")
+    m = min(p, n)  # the Monte-Carlo null: four (n_mc, m) float64 arrays, ~100 bisection steps per entry
+    check_size_budget("n_mc", n_mc, nbytes=4 * 8 * n_mc * m, iterations=100 * n_mc * m,
+                      what=f"the Monte-Carlo null of the {p} x {n} concentration")
     obs = spectral_concentration(W, zero_tol, relative_to)
     return _concentration_test(obs, level, zero_tol, relative_to, alternative, n_mc, rng)
 

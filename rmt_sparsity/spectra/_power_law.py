@@ -73,7 +73,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .._checks import check_array, check_choice, check_int, check_probability, check_real
+from .._checks import check_array, check_choice, check_int, check_probability, check_real, check_size_budget
 from .._io import to_jsonable
 from .._rng import as_generator
 
@@ -340,6 +340,10 @@ def fit_power_law(eigenvalues, *, xmin=None, k_min=10, truncation="auto", trunca
     truncation_level = check_probability("truncation_level", truncation_level)
     n_boot = check_int("n_boot", n_boot, min=0)
     level = check_probability("level", level)
+    gen = as_generator(rng)  # validated up front, even when n_boot = 0 leaves it unused
+    # the bootstrap: an (n_boot, N) index array and ~N^2 steps of the KS scan per replicate
+    check_size_budget("n_boot", n_boot, nbytes=8 * n_boot * (x.size + 1), iterations=n_boot * x.size * x.size,
+                      what=f"the bootstrap of {x.size} eigenvalues")
     x = np.sort(np.asarray(x, dtype=np.float64))
     x = x[x > x.size * np.finfo(np.float64).eps * x[-1]] if x[-1] > 0 else x[:0]
     if x.size < k_min:
@@ -383,7 +387,7 @@ def fit_power_law(eigenvalues, *, xmin=None, k_min=10, truncation="auto", trunca
     ci = (math.nan, math.nan)
     boots = np.empty(0)
     if n_boot:
-        g = as_generator(rng)
+        g = gen
         if fixed:
             boots = np.empty(n_boot)
             tail = logx[i_first:]

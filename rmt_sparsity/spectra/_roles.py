@@ -35,6 +35,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .._checks import check_int
+
 __all__ = ["MatrixPart", "classify_tensor", "ROLES"]
 
 ROLES = (
@@ -133,6 +135,15 @@ def _role_of(stem: str) -> str:
     return "other"
 
 
+def _check_shape(shape) -> tuple[int, int]:
+    """A stored 2-D shape: a tuple (or list) of two integers >= 0."""
+    if not isinstance(shape, (tuple, list)):
+        raise TypeError(f"shape must be a tuple of 2 ints; got {type(shape).__name__} {shape!r:.80}")
+    if len(shape) != 2:
+        raise ValueError(f"shape must be a tuple of 2 ints (a matrix's stored shape); got {tuple(shape)!r:.80}")
+    return tuple(check_int("shape", v, min=0) for v in shape)
+
+
 def classify_tensor(name: str, shape) -> list[MatrixPart]:
     """The matrices to analyse in tensor ``name`` of ``shape`` (stored), with their roles, from the name alone.
 
@@ -168,6 +179,9 @@ def classify_tensor(name: str, shape) -> list[MatrixPart]:
     >>> classify_tensor("encoder.layer.2.attention.output.dense.weight", (384, 384))[0].role
     'attn_o'
     """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a tensor name (str); got {type(name).__name__} {name!r:.80}")
+    shape = _check_shape(shape)
     stem = name[: -len(".weight")] if name.endswith(".weight") else name
     m = _LAYER.search(stem)
     layer = int(m.group(1)) if m else None

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+from hypothesis import strategies as st
 
 from .spec import Spec
-from .values import Arg, Array, Call, Choice, Fixed, Int, Mapping, Obj, Path, Real, Rng, Seq, Text, lazy
+from .values import Arg, Array, Call, Choice, Fixed, Int, Kind, Mapping, Obj, Path, Real, Rng, Seq, Text, _const, _vals, lazy
 
 POS = Real(lo=0.0, lo_open=True)
 NONNEG = Real(lo=0.0)
@@ -30,6 +33,23 @@ def _safetensors_path():
     return path
 
 
+@dataclass
+class WeightsSource(Kind):
+    """``weights`` of ``analyze``: a mapping of arrays *or a path*.
+
+    A string is a valid type here (a path), so ``"x"`` is a missing path (a ``FileNotFoundError``,
+    as the ``missing_path`` category expects), not a wrong type; the wrong types are the rest.
+    """
+
+    def categories(self):
+        out = super().categories()
+        out["wrong_type"] = st.one_of(_vals("wrong_type", 1, 2.5, [1, 2]), _const("wrong_type", "obj"))
+        out["missing_path"] = _const("missing_path", "missing_path")
+        out["dir_path"] = _const("dir_path", "dir_path")
+        out["empty_path"] = _vals("empty_path", "")
+        return out
+
+
 _W = lazy(lambda: _g((40, 20)))
 MAT = Array(ndim=2)
 
@@ -37,11 +57,13 @@ SPECTRA = [
     *[Spec(f"spectra.{c}", exempt="result record built by the spectra functions")
       for c in ("BBPOutlier", "MPFit", "PowerLawFit", "Concentration", "ConcentrationTest")],
     Spec("spectra.analyze", {"weights": Arg(lazy(lambda: {"ffn.w_in": _g((40, 16)), "ln.gamma": np.ones(16)}),
-                                            Mapping(known=False)),
+                                            WeightsSource()),
                              "zero_tol": Arg(0.1, Real(lo=0.0, hi=1.0, hi_open=True)),
                              "relative_to": Arg("mean_all", Choice()), "alpha": Arg(0.05, PROB),
                              "level": Arg(0.95, PROB), "n_mc": Arg(20, SIZE), "n_boot": Arg(0, Int(min=0)),
-                             "rng": Arg(0, Rng()), "min_dim": Arg(2, Int(min=1))}, cost="heavy"),
+                             # min_dim is only compared with the tensors' sides: it sizes no allocation or loop,
+                             # so a huge one (every matrix skipped as vector-shaped) may be accepted
+                             "rng": Arg(0, Rng()), "min_dim": Arg(2, Int(min=1, huge_bad=False))}, cost="heavy"),
     Spec("spectra.analyze_matrix", {"W": Arg(_W, MAT), "name": Arg("W", Fixed()),
                                     "zero_tol": Arg(0.1, Real(lo=0.0, hi=1.0, hi_open=True)),
                                     "relative_to": Arg("mean_all", Choice()), "alpha": Arg(0.05, PROB),
