@@ -12,9 +12,12 @@ the same forward-over-reverse product with the primal pass done once and reused
 for every probe). The full Hessian is never formed.
 
 Validation happens at the Python boundary. Static arguments (counts, choices,
-``sigma``) are always checked; data-dependent checks (a non-finite loss) can
-only run on concrete values, so under an outer ``jax.jit``/``jax.vmap`` they are
-skipped and non-finite values propagate as NaN.
+``sigma``) and the parameters' structure (float32 or float64 leaves: half
+precision is refused, since curvature estimates in float16/bfloat16 are noise
+and several XLA kernels lack it) are always checked; data-dependent checks (NaN
+or inf in ``params`` or in a direction, a non-finite loss) can only run on
+concrete values, so under an outer ``jax.jit``/``jax.vmap`` they are skipped and
+non-finite values propagate as NaN.
 """
 
 from __future__ import annotations
@@ -41,26 +44,56 @@ def _check_loss(loss):
     return loss
 
 
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _leaf_dtype(name, i, leaf):
+    """The dtype of pytree leaf ``i`` of argument ``name``: float32 or float64, else ``TypeError``."""
+    try:
+        dt = jnp.result_type(leaf)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a pytree of floating-point arrays; leaf {i} is a {type(leaf).__name__}") from exc
+    if dt not in _FLOATS:
+        raise TypeError(
+            f"{name} must hold float32 or float64 arrays; leaf {i} has dtype {dt} "
+            "(cast integer and half-precision leaves to float32; complex parameters are not supported)"
+        )
+    return dt
+
+
+def _check_finite_leaves(name, leaves) -> None:
+    """``ValueError`` naming ``name`` if a concrete leaf holds NaN/inf (one fused reduction per leaf; skipped when traced)."""
+    for i, leaf in enumerate(leaves):
+        if isinstance(leaf, jax.core.Tracer):
+            continue
+        if not bool(jnp.all(jnp.isfinite(jnp.asarray(leaf)))):
+            raise ValueError(f"{name} must be finite; leaf {i} (shape {tuple(jnp.shape(leaf))}) holds NaN or inf")
+
+
 def _check_params(params):
     leaves = jax.tree_util.tree_leaves(params)
     if not leaves:
         raise ValueError("params must be a non-empty pytree of floating-point arrays; got no leaves")
     for i, leaf in enumerate(leaves):
-        try:
-            dt = jnp.result_type(leaf)
-        except (TypeError, ValueError) as exc:
-            raise TypeError(
-                f"params must be a pytree of floating-point arrays; leaf {i} is a {type(leaf).__name__}"
-            ) from exc
-        if not jnp.issubdtype(dt, jnp.floating):
-            raise TypeError(
-                f"params must hold real floating-point arrays; leaf {i} has dtype {dt} "
-                "(cast integer leaves to float, complex parameters are not supported)"
-            )
+        _leaf_dtype("params", i, leaf)
     n = sum(int(np.prod(jnp.shape(leaf))) for leaf in leaves)
     if n == 0:
         raise ValueError("params must have at least one entry; all leaves are empty")
+    _check_finite_leaves("params", leaves)
     return n
+
+
+def _check_vector(vector, params):
+    """A direction with the structure, shapes and a float dtype of ``params``; finite when concrete."""
+    if jax.tree_util.tree_structure(vector) != jax.tree_util.tree_structure(params):
+        raise ValueError("vector must have the same pytree structure as params")
+    leaves = jax.tree_util.tree_leaves(vector)
+    for i, (v, p) in enumerate(zip(leaves, jax.tree_util.tree_leaves(params))):
+        _leaf_dtype("vector", i, v)
+        if tuple(jnp.shape(v)) != tuple(jnp.shape(p)):
+            raise ValueError(f"vector must have the shapes of params; leaf {i} has shape {tuple(jnp.shape(v))}, "
+                             f"params {tuple(jnp.shape(p))}")
+    _check_finite_leaves("vector", leaves)
 
 
 def _real(name, value, **kwargs) -> float:
@@ -149,12 +182,13 @@ def hvp(loss, params, batch, vector):
     ----------
     loss : callable
         ``loss(params, batch) -> scalar``.
-    params : pytree of float arrays
-        The point :math:`W`.
+    params : pytree of float32/float64 arrays
+        The point :math:`W` (finite where concrete).
     batch : pytree of arrays or None
         Passed through to ``loss``.
     vector : pytree
-        Direction :math:`v`, with the structure and shapes of ``params``.
+        Direction :math:`v`: the structure and shapes of ``params``, float32/float64 leaves, finite
+        where concrete.
 
     Returns
     -------
@@ -175,8 +209,7 @@ def hvp(loss, params, batch, vector):
     """
     _check_loss(loss)
     _check_params(params)
-    if jax.tree_util.tree_structure(vector) != jax.tree_util.tree_structure(params):
-        raise ValueError("vector must have the same pytree structure as params")
+    _check_vector(vector, params)
     f, x, unravel = _flat_loss(loss, params, batch)
     v, _ = ravel_pytree(vector)
     if v.shape != x.shape:
@@ -187,6 +220,9 @@ def hvp(loss, params, batch, vector):
 
 def num_params(params) -> int:
     """Number of scalar parameters :math:`n` in a pytree (the dimension of the Hessian).
+
+    ``params`` is checked as by every flatness measure: float32/float64 leaves,
+    finite where concrete (an O(n) pass).
 
     Examples
     --------

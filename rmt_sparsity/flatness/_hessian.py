@@ -226,6 +226,11 @@ def hutchinson_trace(loss, params, batch, *, key, probes=100, tol=None, block=10
     method = check_choice("method", method, ("hvp", "forward", "taylor"))
     chunk = check_int("chunk", chunk, min=1)
     block = check_int("block", block, min=2)  # checked even when unused (tol None): a bad setting is not carried
+    # as requested (before the cap at probes): a vectorised chunk holds a few n-vectors per lane; a block, a key
+    # and a value per probe and its Hessian-vector products
+    check_size_budget("chunk", chunk, nbytes=4 * 8 * chunk * n, what="the Hessian-vector products of one chunk")
+    check_size_budget("block", block, nbytes=16 * block, iterations=block * n,
+                      what="one key, one Hessian-vector product and one value per probe of a block")
     if tol is None:
         keys = _probe_keys(key, 0, probes)
         chunk = min(chunk, probes)

@@ -220,7 +220,10 @@ def noise_sharpness(
     samples = check_int("samples", samples, min=1)
     check_size_budget("samples", samples, nbytes=16 * samples, iterations=samples * n,
                       what="one key, one perturbed loss and one value per sample")
-    chunk = min(check_int("chunk", chunk, min=1), samples)
+    chunk = check_int("chunk", chunk, min=1)
+    # as requested (before the cap at samples): a vectorised chunk holds a few n-vectors per lane
+    check_size_budget("chunk", chunk, nbytes=4 * 8 * chunk * n, what="the perturbed parameters of one chunk")
+    chunk = min(chunk, samples)
     res = _noise_jit(params, batch, key, sigma, loss=loss, samples=samples, relative=bool(relative),
                      antithetic=bool(antithetic), chunk=chunk, hessian_term=bool(hessian_term))
     _raise_if_nonfinite("loss(params, batch)", res.loss)

@@ -215,9 +215,11 @@ FLATNESS = [
                                       "hessian_term": Arg(False), "chunk": Arg(1, SIZE)}, cost=J),
     Spec("flatness.sam_sharpness", {"loss": LOSS, "params": FPARAMS, "batch": BATCH, "rho": Arg(0.05, NONNEG),
                                     "m": Arg(None, Int(min=1, none_ok=True))}, cost=J),
-    Spec("flatness.make_flatness_probe", {"loss": LOSS, "every": Arg(1, SIZE),
+    # every is a period compared with the step (it sizes nothing), and iters is documented as capped at n
+    # when the probe runs (then lanczos's own checks apply): a huge value of either may be accepted
+    Spec("flatness.make_flatness_probe", {"loss": LOSS, "every": Arg(1, Int(min=1, huge_bad=False)),
                                           "measures": Arg(("trace", "top_eigenvalue"), Seq()),
-                                          "probes": Arg(4, SIZE), "iters": Arg(3, SIZE),
+                                          "probes": Arg(4, SIZE), "iters": Arg(3, Int(min=1, huge_bad=False)),
                                           "sigma": Arg(None, Real(lo=0.0, none_ok=True)), "relative": Arg(False),
                                           "samples": Arg(4, SIZE), "rho": Arg(None, Real(lo=0.0, none_ok=True))},
          post=lambda probe: probe(0, _jnp(np.zeros(3, np.float32)), _jnp(np.array([1.0, 2.0, 3.0], np.float32)), key=_key()),
