@@ -14,9 +14,11 @@ output column, and weight matrices are ``(out, in)``.
 - CETT and PPL-p%: :func:`neuron_scores`, :func:`cett`, :func:`cett_pruned_fraction`,
   :func:`threshold_for_cett`, :func:`ppl_p_sparsity` (arXiv:2411.02335, arXiv:2402.03804).
 - tau-dormant neurons: :func:`dormant_scores`, :func:`dormant_fraction` (ReDo, arXiv:2302.12902).
-- :mod:`~rmt_sparsity.metrics.formulas`: the fractions above as unvalidated array
-  formulas with an ``xp`` namespace argument, the one definition shared by these
-  NumPy functions and the JAX training probes of :func:`rmt_sparsity.nn.compute_probes`.
+- :mod:`~rmt_sparsity.metrics.formulas`: the fractions above as array formulas
+  with an ``xp`` namespace argument, the one definition shared by these NumPy
+  functions and the JAX training probes of :func:`rmt_sparsity.nn.compute_probes`;
+  they check shapes and dtypes always and values on concrete input only, so
+  they trace (a NaN/inf entry of a traced input gives NaN).
 - Pruning and essential sparsity: :func:`magnitude_prune`, :func:`nm_prune`,
   :func:`magnitude_pruning_curve`, :func:`nm_pruning_curve`, :func:`essential_sparsity`
   (arXiv:2306.03805).
