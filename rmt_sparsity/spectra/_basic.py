@@ -253,9 +253,9 @@ def esd_distances(eigenvalues, cdf, support) -> tuple[float, float]:
     ----------
     eigenvalues : array_like, 1-D
     cdf : callable
-        Vectorised cdf of the law.
+        Vectorised cdf of the law (it must return finite values of its input's shape).
     support : (float, float)
-        The law's support (its cdf is 0 below and 1 above).
+        The law's support (its cdf is 0 below and 1 above): finite, lo < hi.
 
     Returns
     -------
