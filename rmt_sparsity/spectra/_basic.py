@@ -255,7 +255,7 @@ def esd_distances(eigenvalues, cdf, support) -> tuple[float, float]:
     cdf : callable
         Vectorised cdf of the law (it must return finite values of its input's shape).
     support : (float, float)
-        The law's support (its cdf is 0 below and 1 above): finite, lo < hi.
+        The law's support (its cdf is 0 below and 1 above): finite, lo <= hi.
 
     Returns
     -------
@@ -280,8 +280,8 @@ def esd_distances(eigenvalues, cdf, support) -> tuple[float, float]:
             else ValueError(f"support must be a pair (lo, hi) of finite numbers; got {len(ends)} values")
     a = check_real("support", ends[0])
     b = check_real("support", ends[1])
-    if not a < b:
-        raise ValueError(f"support must be (lo, hi) with lo < hi; got {(a, b)}")
+    if not a <= b:  # lo == hi: a point mass
+        raise ValueError(f"support must be (lo, hi) with lo <= hi; got {(a, b)}")
     N = x.size
     F = np.asarray(cdf(x), dtype=float)
     if F.shape != x.shape or not np.all(np.isfinite(F)):
