@@ -128,8 +128,11 @@ def check_jax_array(name: str, x, *, ndim=None, min_ndim: int | None = None, dty
     if nonempty and arr.size == 0:
         raise ValueError(f"{name} must be non-empty; got shape {tuple(arr.shape)}")
     if finite and not is_tracer(arr) and np.dtype(arr.dtype).kind in "fc":
-        xp = np if isinstance(arr, np.ndarray) else jnp
-        bad = int(arr.size - int(xp.count_nonzero(xp.isfinite(arr))))
+        if isinstance(arr, np.ndarray):
+            bad = int(arr.size - np.count_nonzero(np.isfinite(arr)))
+        else:  # a concrete JAX array, possibly a constant met while tracing: evaluate now, on its device
+            with jax.ensure_compile_time_eval():
+                bad = int(arr.size - int(jnp.count_nonzero(jnp.isfinite(arr))))
         if bad:
             raise ValueError(f"{name} must be finite; found {bad} non-finite entries")
     return arr

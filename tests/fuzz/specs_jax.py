@@ -149,8 +149,11 @@ NN = [
          post=lambda tr: tr.run(tr.init(_key()), {"sigma": _jnp(0.0), "noise_ratio": _jnp(0.0), "cov_discount": _jnp(1.0)},
                                 _jnp(np.ones((8, 3), np.float32)), _jnp(np.zeros(8, int)), n_steps=2), cost=J),
     Spec("nn.per_example_loss", {"kind": Arg("mse", Choice()),
+                                 # documented NaN propagation: a non-finite output gives that example a
+                                 # non-finite loss (a diverged model must show, eagerly and under jit alike)
                                  "out": Arg(lazy(lambda: _jnp(np.array([[1.0, 0.0]], np.float32))),
-                                            Array(ndim=2, dtypes="float", linked=(0, 1))),
+                                            Array(ndim=2, dtypes="float", linked=(0, 1)),
+                                            expect={"nan": "propagate", "inf": "propagate"}),
                                  "y": Arg(lazy(lambda: _jnp(np.array([0]))), Array(ndim=(1, 2), dtypes="any", linked=(0,))),
                                  "n_classes": Arg(2, Int(min=2, none_ok=True))}, cost=J),
     Spec("nn.per_token_eta", {"model": MODEL, "params": PARAMS, "x": X, "y": Y, "loss": Arg("mse", Choice()),
