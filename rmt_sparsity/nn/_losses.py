@@ -29,15 +29,15 @@ def per_example_loss(kind, out, y, n_classes=None):
     Parameters
     ----------
     kind : {"mse", "ce"}
-    out : array, shape (n, C), float32 or float64
+    out : array, shape (..., C), float32 or float64
         Model outputs. NaN or inf entries are not refused: they propagate to
         that example's loss (NaN in, NaN out, as :func:`jax.nn.log_softmax`),
         so a diverged model shows as a non-finite loss, eagerly or under ``jit``.
     y : array
         Classification (``kind="ce"``, or ``"mse"`` with ``n_classes``):
-        integer labels of shape (n,) in ``[0, C)`` (the range is checked on
-        concrete input). Regression (``"mse"`` without ``n_classes``): float
-        targets of the shape of ``out``.
+        integer labels of shape ``out.shape[:-1]`` in ``[0, C)`` (the range is
+        checked on concrete input). Regression (``"mse"`` without
+        ``n_classes``): float targets of the shape of ``out``.
     n_classes : int >= 2, optional
         Number of classes; must equal ``C``.
 
@@ -50,23 +50,23 @@ def per_example_loss(kind, out, y, n_classes=None):
     [0.0]
     """
     kind = check_choice("kind", kind, LOSSES)
-    out = check_jax_array("out", out, ndim=2, finite=False)
+    out = check_jax_array("out", out, min_ndim=1, finite=False)
     n_out = out.shape[-1]
     if n_classes is not None:
         n_classes = check_int("n_classes", n_classes, min=2)
         if n_classes != n_out:
             raise ValueError(f"out must have n_classes = {n_classes} columns; got shape {tuple(out.shape)}")
     if kind == "ce" or n_classes is not None:
-        y = check_jax_array("y", y, ndim=1, dtypes="int")
+        y = check_jax_array("y", y, dtypes="int", nonempty=False)
         if tuple(y.shape) != tuple(out.shape[:-1]):
             raise ValueError(f"y must hold one label per row of out, shape {tuple(out.shape[:-1])}; "
                              f"got shape {tuple(y.shape)}")
-        if not is_tracer(y):
+        if not is_tracer(y) and y.size:
             lo, hi = int(np.min(np.asarray(y))), int(np.max(np.asarray(y)))
             if lo < 0 or hi >= n_out:
                 raise ValueError(f"y must hold class labels in [0, {n_out}); got range [{lo}, {hi}]")
     else:
-        y = check_jax_array("y", y, ndim=2)
+        y = check_jax_array("y", y, nonempty=False)
         if tuple(y.shape) != tuple(out.shape):
             raise ValueError(f"y (regression targets) must have the shape of out, {tuple(out.shape)}; "
                              f"got shape {tuple(y.shape)}")
