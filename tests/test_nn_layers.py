@@ -127,7 +127,7 @@ def test_shifted_s_and_relu2_and_mix():
 
 
 def test_activation_errors():
-    with pytest.raises(ValueError, match="activation must be one of"):
+    with pytest.raises(ValueError, match="name must be one of"):
         get_activation("tanh")
     with pytest.raises(ValueError, match="mix_steps"):
         get_activation("relu_jsrelu_mix")

@@ -3,6 +3,14 @@
 All functions are elementwise, pure :mod:`jax.numpy`, and differentiable with
 :func:`jax.grad`. They are looked up by name through :func:`get_activation`,
 which validates the name and the keyword parameters at the Python boundary.
+
+The public functions validate ``h`` first: a non-empty array of float32 or
+float64 numbers (``TypeError`` for other dtypes, ``None`` or objects); on
+concrete input NaN or inf entries raise ``ValueError`` (so ``relu(-inf)`` is
+refused rather than given a limit). Inside ``jit``/``vmap``/``grad`` only the
+dtype and shape are checked, and NaN propagates as in :func:`jax.nn.relu`.
+The functions :func:`get_activation` returns skip these checks (the model
+validates its inputs once, before tracing).
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ import jax
 import jax.numpy as jnp
 
 from .._checks import check_choice, check_int, check_real
+from ._validate import check_jax_array, check_jax_int, check_jax_scalar
 
 __all__ = [
     "ACTIVATIONS",
@@ -40,7 +49,7 @@ def relu(h):
     >>> relu(jnp.array([-1.0, 0.0, 2.0])).tolist()
     [0.0, 0.0, 2.0]
     """
-    return jax.nn.relu(h)
+    return jax.nn.relu(_check_h(h))
 
 
 def gelu(h):
@@ -52,6 +61,10 @@ def gelu(h):
     >>> round(float(gelu(jnp.array(1.0))), 6)
     0.841345
     """
+    return _gelu(_check_h(h))
+
+
+def _gelu(h):
     return jax.nn.gelu(h, approximate=False)
 
 
@@ -64,7 +77,7 @@ def silu(h):
     >>> round(float(silu(jnp.array(1.0))), 6)
     0.731059
     """
-    return jax.nn.silu(h)
+    return jax.nn.silu(_check_h(h))
 
 
 def relu2(h):
@@ -76,6 +89,10 @@ def relu2(h):
     >>> relu2(jnp.array([-1.0, 3.0])).tolist()
     [0.0, 9.0]
     """
+    return _relu2(_check_h(h))
+
+
+def _relu2(h):
     r = jax.nn.relu(h)
     return r * r
 
@@ -101,6 +118,10 @@ def jsrelu(h):
     >>> jsrelu(jnp.array([-1.0, 2.0, 4.0, 5.0])).tolist()
     [0.0, 4.0, 12.0, 17.0]
     """
+    return _jsrelu(_check_h(h))
+
+
+def _jsrelu(h):
     r = jax.nn.relu(h)
     q = jnp.minimum(r, JSRELU_KNEE)
     return 0.5 * q * q + q + (JSRELU_KNEE + 1.0) * (r - q)
@@ -130,6 +151,13 @@ def shifted_s(h, *, shift_x=0.0, shift_y=0.0):
     >>> shifted_s(jnp.array([0.0, 3.0, -3.0]), shift_y=1.0).tolist()
     [1.0, 3.25, -1.25]
     """
+    h = _check_h(h)
+    shift_x = check_jax_scalar("shift_x", shift_x)
+    shift_y = check_jax_scalar("shift_y", shift_y)
+    return _shifted_s(h, shift_x, shift_y)
+
+
+def _shifted_s(h, shift_x, shift_y):
     return _s_core(h - shift_x) + shift_y
 
 
@@ -140,11 +168,23 @@ def mix_weight(step, mix_steps):
     --------
     >>> float(mix_weight(50, 200))
     0.25
+
+    ``step`` is an integer >= 0 (a Python int or a 0-d integer array, traced
+    or not) and ``mix_steps`` a Python int >= 0; others raise ``TypeError`` or
+    ``ValueError`` naming the argument.
     """
-    step = jnp.asarray(step)
-    if isinstance(mix_steps, (int, float)) and mix_steps == 0:
-        return jnp.ones_like(step, dtype=jnp.result_type(float))
-    return jnp.clip(step / mix_steps, 0.0, 1.0)
+    step = check_jax_int("step", step, min=0)
+    mix_steps = check_int("mix_steps", mix_steps, min=0)
+    return _mix_weight(step, mix_steps)
+
+
+def _mix_weight(step, mix_steps):
+    """Unchecked :func:`mix_weight` (sizes beyond float range never reach JAX as integers)."""
+    if mix_steps == 0:
+        return jnp.ones_like(jnp.asarray(step), dtype=jnp.result_type(float))
+    if isinstance(step, int):  # a Python int (possibly > 2**63): divide in Python floats
+        return jnp.asarray(min(max(step / mix_steps, 0.0), 1.0), dtype=jnp.result_type(float))
+    return jnp.clip(step / float(mix_steps), 0.0, 1.0)
 
 
 def relu_jsrelu_mix(h, *, k):
@@ -158,15 +198,25 @@ def relu_jsrelu_mix(h, *, k):
     >>> relu_jsrelu_mix(jnp.array(2.0), k=0.5).tolist()
     3.0
     """
-    return (1.0 - k) * jax.nn.relu(h) + k * jsrelu(h)
+    h = _check_h(h)
+    k = check_jax_scalar("k", k, lo=0.0, hi=1.0)
+    return _relu_jsrelu_mix(h, k)
 
 
-_SIMPLE: dict[str, Callable] = {
-    "relu": relu,
-    "gelu": gelu,
-    "silu": silu,
-    "relu2": relu2,
-    "jsrelu": jsrelu,
+def _relu_jsrelu_mix(h, k):
+    return (1.0 - k) * jax.nn.relu(h) + k * _jsrelu(h)
+
+
+def _check_h(h):
+    return check_jax_array("h", h, dtypes="float")
+
+
+_SIMPLE: dict[str, Callable] = {  # unchecked: get_activation's functions run inside the model's trace
+    "relu": jax.nn.relu,
+    "gelu": _gelu,
+    "silu": jax.nn.silu,
+    "relu2": _relu2,
+    "jsrelu": _jsrelu,
 }
 
 #: Allowed activation names and their keyword parameters.
@@ -181,25 +231,33 @@ ACTIVATIONS: dict[str, tuple[str, ...]] = {
 }
 
 
-def check_activation(name, params: Mapping | None = None) -> tuple[str, dict]:
-    """Validate an activation name and its parameters; return ``(name, params)``."""
+def check_activation(name, params: Mapping | None = None, *, name_arg: str = "activation",
+                     params_arg: str = "activation_params") -> tuple[str, dict]:
+    """Validate an activation name and its parameters; return ``(name, params)``.
+
+    ``name_arg``/``params_arg`` are the argument names the messages use (the
+    caller's spelling: ``activation``/``activation_params`` for :class:`MLP`).
+    """
     if not isinstance(name, str):
-        raise TypeError(f"activation must be a string, one of {', '.join(map(repr, ACTIVATIONS))}; got {name!r}")
-    check_choice("activation", name, ACTIVATIONS)
+        raise TypeError(f"{name_arg} must be a string, one of {', '.join(map(repr, ACTIVATIONS))}; got {name!r}")
+    check_choice(name_arg, name, ACTIVATIONS)
+    if params is not None and not isinstance(params, Mapping):
+        raise TypeError(f"{params_arg} must be a mapping of parameter names to values, or None; "
+                        f"got {type(params).__name__} {params!r:.80}")
     params = dict(params or {})
     allowed = ACTIVATIONS[name]
     for k in params:
         if k not in allowed:
             raise ValueError(
-                f"activation_params key {k!r} is not a parameter of {name!r}; allowed: {allowed or 'none'}"
+                f"{params_arg} key {k!r} is not a parameter of {name!r}; allowed: {allowed or 'none'}"
             )
     if name == "shifted_s":
         for k in ("shift_x", "shift_y"):
-            params[k] = check_real(f"activation_params[{k!r}]", params.get(k, 0.0))
+            params[k] = check_real(f"{params_arg}[{k!r}]", params.get(k, 0.0))
     if name == "relu_jsrelu_mix":
         if "mix_steps" not in params:
-            raise ValueError("activation 'relu_jsrelu_mix' needs activation_params={'mix_steps': T_mix}")
-        params["mix_steps"] = check_int("activation_params['mix_steps']", params["mix_steps"], min=0)
+            raise ValueError(f"activation 'relu_jsrelu_mix' needs {params_arg}={{'mix_steps': T_mix}}")
+        params["mix_steps"] = check_int(f"{params_arg}['mix_steps']", params["mix_steps"], min=0)
     return name, params
 
 
@@ -217,7 +275,8 @@ def get_activation(name: str, params: Mapping | None = None) -> Callable:
     -------
     callable
         ``f(h, step)``; ``step`` (the training step, an array) is used only by the
-        mixing schedule, which raises if it is ``None``.
+        mixing schedule, which raises if it is ``None``. ``f`` is the unchecked
+        building block the model traces: ``h`` is not validated (NaN in, NaN out).
 
     Examples
     --------
@@ -228,21 +287,21 @@ def get_activation(name: str, params: Mapping | None = None) -> Callable:
     >>> get_activation("tanh")
     Traceback (most recent call last):
     ...
-    ValueError: activation must be one of 'relu', 'gelu', 'silu', 'relu2', 'jsrelu', 'shifted_s', 'relu_jsrelu_mix'; got 'tanh'
+    ValueError: name must be one of 'relu', 'gelu', 'silu', 'relu2', 'jsrelu', 'shifted_s', 'relu_jsrelu_mix'; got 'tanh'
     """
-    name, params = check_activation(name, params)
+    name, params = check_activation(name, params, name_arg="name", params_arg="params")
     if name in _SIMPLE:
         fn = _SIMPLE[name]
         return lambda h, step=None: fn(h)
     if name == "shifted_s":
         sx, sy = params["shift_x"], params["shift_y"]
-        return lambda h, step=None: shifted_s(h, shift_x=sx, shift_y=sy)
+        return lambda h, step=None: _shifted_s(h, sx, sy)
     t_mix = params["mix_steps"]
 
     def mixed(h, step=None):
         if step is None:
             raise ValueError("activation 'relu_jsrelu_mix' needs the training step: pass step= to apply")
-        return relu_jsrelu_mix(h, k=mix_weight(step, t_mix))
+        return _relu_jsrelu_mix(h, _mix_weight(step, t_mix))
 
     return mixed
 

@@ -2,12 +2,21 @@
 
 Parameters are plain dicts of arrays (pure-JAX pytrees); every function here is
 pure and traceable. Weights are stored (out, in) as in ``torch.nn.Linear``.
+
+Each public function validates its arguments before any JAX work: arrays must
+hold float32 or float64 numbers, be non-empty and have matching shapes
+(checked also on tracers, at trace time); on concrete input, NaN or inf
+entries and out-of-range scalars raise ``ValueError`` (inside ``jit`` those
+value checks are skipped). The ``_``-prefixed twins are the unchecked kernels.
 """
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+
+from .._checks import check_int, check_key
+from ._validate import check_axis, check_jax_array, check_jax_int, check_jax_scalar
 
 __all__ = [
     "layer_norm",
@@ -49,6 +58,19 @@ def layer_norm(z, gamma=None, beta=None, *, eps=1e-5):
     >>> round(float((y ** 2).sum()), 5)
     4.0
     """
+    z = check_jax_array("z", z, min_ndim=1)
+    d = z.shape[-1]
+    if gamma is not None:
+        gamma = check_jax_array("gamma", gamma, ndim=1)
+        check_axis("gamma", gamma, 0, d, "z.shape[-1]")
+    if beta is not None:
+        beta = check_jax_array("beta", beta, ndim=1)
+        check_axis("beta", beta, 0, d, "z.shape[-1]")
+    eps = check_jax_scalar("eps", eps, lo=0.0)
+    return _layer_norm(z, gamma, beta, eps)
+
+
+def _layer_norm(z, gamma, beta, eps):
     mean = jnp.mean(z, axis=-1, keepdims=True)
     c = z - mean
     v = jnp.mean(c * c, axis=-1, keepdims=True)
@@ -70,11 +92,19 @@ def restricted_gamma_lower(step, uplift_steps):
     --------
     >>> float(restricted_gamma_lower(10, 40)), float(restricted_gamma_lower(10, 0))
     (0.25, 1.0)
+
+    ``step`` is an integer >= 0 (a Python int or a 0-d integer array, traced
+    or not); ``uplift_steps`` a Python int >= 0.
     """
-    step = jnp.asarray(step, dtype=jnp.result_type(float))
+    step = check_jax_int("step", step, min=0)
+    uplift_steps = check_int("uplift_steps", uplift_steps, min=0)
+    ftype = jnp.result_type(float)
+    if isinstance(step, int):  # Python ints (possibly > 2**63) are divided in Python floats
+        return jnp.asarray(1.0 if uplift_steps == 0 else min(step / uplift_steps, 1.0), dtype=ftype)
+    step = jnp.asarray(step, dtype=ftype)
     if uplift_steps == 0:
         return jnp.ones_like(step)
-    return jnp.clip(step / uplift_steps, 0.0, 1.0)
+    return jnp.clip(step / float(uplift_steps), 0.0, 1.0)
 
 
 def project_restricted_gamma(gamma, lower):
@@ -89,6 +119,9 @@ def project_restricted_gamma(gamma, lower):
     >>> project_restricted_gamma(jnp.array([0.5, -0.2, 0.0, 3.0]), 1.0).tolist()
     [1.0, -1.0, 1.0, 3.0]
     """
+    gamma = check_jax_array("gamma", gamma)
+    lower = check_jax_scalar("lower", lower, lo=0.0)
+    gamma = jnp.asarray(gamma)
     sign = jnp.where(gamma >= 0, 1.0, -1.0).astype(gamma.dtype)
     return sign * jnp.maximum(jnp.abs(gamma), lower)
 
@@ -107,6 +140,11 @@ def clip_zeroth_bias(bias, gamma=None):
     >>> clip_zeroth_bias(jnp.array([[0.5, -0.05]]), jnp.array([2.0, 1.0])).tolist()
     [[0.2, -0.05]]
     """
+    bias = check_jax_array("bias", bias, min_ndim=1)
+    if gamma is not None:
+        gamma = check_jax_array("gamma", gamma, ndim=1)
+        check_axis("gamma", gamma, 0, bias.shape[-1], "bias.shape[-1]")
+    bias = jnp.asarray(bias)
     bound = ZEROTH_BIAS_CLIP * (jnp.ones(bias.shape[-1], bias.dtype) if gamma is None else jnp.abs(gamma))
     return jnp.clip(bias, -bound, bound)
 
@@ -123,6 +161,12 @@ def magic_synapse_scale(w, noise_ratio):
     >>> float(magic_synapse_scale(jnp.full((2, 2), 3.0), 0.1))
     0.3...
     """
+    w = check_jax_array("w", w, ndim=2)
+    noise_ratio = check_jax_scalar("noise_ratio", noise_ratio, lo=0.0)
+    return _magic_synapse_scale(w, noise_ratio)
+
+
+def _magic_synapse_scale(w, noise_ratio):
     rms = jnp.sqrt(jnp.mean(jnp.square(jax.lax.stop_gradient(w))))
     return noise_ratio * rms
 
@@ -154,11 +198,25 @@ def dense(x, w, b=None, *, noise_ratio=None, key=None):
     >>> y.tolist()
     [1.0, 1.0]
     """
+    w = check_jax_array("w", w, ndim=2)
+    x = check_jax_array("x", x, min_ndim=1)
+    check_axis("x", x, -1, w.shape[1], "w.shape[1]")
+    if b is not None:
+        b = check_jax_array("b", b, ndim=1)
+        check_axis("b", b, 0, w.shape[0], "w.shape[0]")
+    if noise_ratio is not None:
+        noise_ratio = check_jax_scalar("noise_ratio", noise_ratio, lo=0.0)
+        key = check_key("key", key)
+    return _dense(x, w, b, noise_ratio, key)
+
+
+def _dense(x, w, b=None, noise_ratio=None, key=None):
+    x, w = jnp.asarray(x), jnp.asarray(w)
     y = x @ w.T
     if b is not None:
         y = y + b
     if noise_ratio is not None:
-        s = magic_synapse_scale(w, noise_ratio)
+        s = _magic_synapse_scale(w, noise_ratio)
         eps = jax.random.normal(key, y.shape, y.dtype)
         y = y + s * _safe_norm(x) * eps
     return y

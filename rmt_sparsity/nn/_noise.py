@@ -15,24 +15,34 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._checks import check_real
+from .._checks import check_key
+from ._validate import check_callable, check_jax_scalar, check_jax_tree
 
 __all__ = ["default_noise_filter", "perturb_weights", "weight_noise_value_and_grad"]
 
 
 def default_noise_filter(path, leaf) -> bool:
-    """Noise goes on weight matrices: leaves named ``"w"`` or ``"w_out"`` (not biases, LayerNorm or zeroth bias)."""
+    """Noise goes on weight matrices: leaves named ``"w"`` or ``"w_out"`` (not biases, LayerNorm or zeroth bias).
+
+    ``path`` is a pytree key path (a tuple of ``jax.tree_util`` key entries, as
+    :func:`jax.tree_util.tree_flatten_with_path` gives); ``leaf`` is not used.
+
+    Examples
+    --------
+    >>> import jax
+    >>> default_noise_filter((jax.tree_util.DictKey("layer0"), jax.tree_util.DictKey("w")), None)
+    True
+    """
+    if not isinstance(path, (tuple, list)):
+        raise TypeError(f"path must be a pytree key path (a tuple of jax.tree_util key entries); "
+                        f"got {type(path).__name__} {path!r:.80}")
     last = path[-1] if path else None
     name = getattr(last, "key", getattr(last, "name", None))
     return name in ("w", "w_out")
 
 
 def _check_sigma(sigma):
-    if isinstance(sigma, jax.core.Tracer):
-        return sigma
-    if hasattr(sigma, "shape") and getattr(sigma, "ndim", 0) == 0:
-        sigma = float(sigma)
-    return check_real("sigma", sigma, lo=0.0)
+    return check_jax_scalar("sigma", sigma, lo=0.0)
 
 
 def perturb_weights(params, *, key, sigma, relative=False, where: Callable | None = None):
@@ -50,6 +60,8 @@ def perturb_weights(params, *, key, sigma, relative=False, where: Callable | Non
     Parameters
     ----------
     params : pytree
+        Of float32/float64 arrays (every leaf; on concrete input every leaf
+        must also be finite: weights already NaN are refused, not perturbed).
     key : jax PRNG key
         One Gaussian vector is drawn for all selected leaves together and cut
         into pieces in pytree flattening order.
@@ -68,10 +80,12 @@ def perturb_weights(params, *, key, sigma, relative=False, where: Callable | Non
     >>> bool((q["b"] == 0).all()), bool((q["w"] != 0).all())
     (True, True)
     """
+    params = check_jax_tree("params", params)
+    key = check_key("key", key)
     sigma = _check_sigma(sigma)
     if not isinstance(relative, bool):
         raise TypeError(f"relative must be a bool; got {relative!r}")
-    where = default_noise_filter if where is None else where
+    where = default_noise_filter if check_callable("where", where, none_ok=True) is None else where
     leaves, treedef = jax.tree_util.tree_flatten_with_path(params)
     chosen = [i for i, (path, leaf) in enumerate(leaves) if where(path, leaf)]
     out = [leaf for _, leaf in leaves]
@@ -132,6 +146,7 @@ def weight_noise_value_and_grad(loss_fn: Callable, *, relative=False, where=None
         raise TypeError(f"loss_fn must be callable; got {type(loss_fn).__name__}")
     if not isinstance(relative, bool):
         raise TypeError(f"relative must be a bool; got {relative!r}")
+    check_callable("where", where, none_ok=True)
     vg = jax.value_and_grad(loss_fn, has_aux=has_aux)
 
     def wrapped(params, *args, key, sigma, **kwargs):
