@@ -34,11 +34,13 @@ def test_within_band_rules():
     # an SE from a single unit has no interval
     assert within_band(pred, Measurement(1.0, 0.01, 1)).status == "inconclusive"
     assert within_band(pred, Measurement(float("nan"))).status == "inconclusive"
-    assert within_band(pred, Measurement(1.0, float("nan"), 8)).status == "inconclusive"
+    assert within_band(pred, Measurement(1.0, float("nan"), 1)).status == "inconclusive"  # one unit: no spread
+    with pytest.raises(ValueError, match="se must be"):  # a value from 8 units with no SE is a bug upstream
+        Measurement(1.0, float("nan"), 8)
     with pytest.raises(ValueError, match="band"):
         within_band(Prediction(1.0), Measurement(1.0))
     with pytest.raises(ValueError, match="band"):
-        within_band(Prediction(1.0, (1.1, 0.9)), Measurement(1.0))
+        Prediction(1.0, (1.1, 0.9))
     for k in (0.0, -1.0, float("inf"), float("nan")):
         with pytest.raises(ValueError, match="k must be"):
             within_band(pred, Measurement(1.0, 0.01, 8), k=k)
@@ -116,7 +118,7 @@ def test_paired_effect_rule_uses_student_t():
     assert paired_effect(pred, Measurement(-0.05, 0.01, 3)).status == "fail"
     # n = 30: t = 2.05, so the same 0.05 +- 0.02 now decides
     assert paired_effect(pred, Measurement(0.05, 0.02, 30)).status == "pass"
-    assert paired_effect(pred, Measurement(0.05, float("nan"), 3)).status == "inconclusive"
+    assert paired_effect(pred, Measurement(0.05, float("nan"), 1)).status == "inconclusive"
     assert paired_effect(pred, Measurement(0.05, None, 3)).status == "inconclusive"
     unmatched = Measurement(0.2, 0.01, 3, details={"accuracy_matched": False, "accuracy_note": "drop 0.1"})
     v = paired_effect(pred, unmatched)
@@ -254,7 +256,7 @@ def test_threshold_needs_derivation_or_justification():
 def test_claim_kind_and_rivals_validated():
     from rmt_sparsity.experiments.claims import Rival
 
-    ok = dict(id="x", statement="s", source="t", predict=lambda c: Prediction(0.0), measure=None,
+    ok = dict(id="x", statement="s", source="t", predict=lambda c: Prediction(0.0), measure=lambda c, r: None,
               compare=within_band, profiles={"smoke": {}})
     with pytest.raises(ValueError, match="kind"):
         Claim(**ok, kind="folklore")

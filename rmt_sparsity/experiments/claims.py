@@ -55,7 +55,9 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from collections.abc import Callable, Mapping, Sequence
+import numbers
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,6 +72,7 @@ __all__ = [
     "PROFILES",
     "VERDICTS",
     "KINDS",
+    "FIGURE_KINDS",
     "THRESHOLD_KINDS",
     "ALPHA",
     "Threshold",
@@ -114,6 +117,12 @@ VERDICTS = ("pass", "fail", "inconclusive", "skipped", "not_implemented")
 
 #: Claim kinds. ``identity`` claims are true by construction: reported apart, outside the tally.
 KINDS = ("theorem", "heuristic", "empirical", "performance", "identity")
+
+#: Figure kinds the report can draw (one renderer each in :data:`rmt_sparsity.report.figures.RENDERERS`).
+FIGURE_KINDS = ("esd_vs_density", "bars", "lines", "speedup_vs_density", "hist_vs_pdf", "histogram_vs_density",
+                "chain_panels")
+
+_CLAIM_ID = re.compile(r"[a-z][a-z0-9_]*")
 
 #: The two kinds of threshold: derived from a sampling distribution, or stated as a margin.
 THRESHOLD_KINDS = ("critical_value", "margin")
@@ -206,11 +215,57 @@ def margin(name: str, value, justification: str) -> Threshold:
 
 
 def _thresholds(ts) -> tuple[Threshold, ...]:
+    if ts is not None and (isinstance(ts, (str, bytes, Mapping)) or not isinstance(ts, Iterable)):
+        raise TypeError(f"thresholds must be a sequence of Threshold records; got {type(ts).__name__}")
     ts = tuple(ts or ())
     for t in ts:
         if not isinstance(t, Threshold):
             raise TypeError(f"thresholds must be Threshold records; got {type(t).__name__}")
     return ts
+
+
+def _real_or_nan(name: str, value, *, lo: float | None = None) -> float:
+    """``value`` as a float: a finite real (``>= lo``) or NaN; infinities, bools and non-numbers raise."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isnan(float(value)):
+        return math.nan
+    return check_real(name, value, lo=lo)
+
+
+def _text(name: str, value, *, empty_ok: bool = False) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string; got {type(value).__name__} {value!r:.80}")
+    if not empty_ok and not value.strip():
+        raise ValueError(f"{name} must be a non-empty string; got {value!r}")
+    return value
+
+
+def _mapping(name: str, value) -> Mapping:
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{name} must be a mapping (dict); got {type(value).__name__} {value!r:.80}")
+    return value
+
+
+def _callable(name: str, value, *, none_ok: bool = False):
+    if value is None and none_ok:
+        return None
+    if not callable(value):
+        raise TypeError(f"{name} must be callable; got {type(value).__name__} {value!r:.80}")
+    return value
+
+
+def _band(band) -> tuple[float, float] | None:
+    """A predicted region ``(lo, hi)``: two reals (infinite ends allowed: a half-line), ``lo <= hi``."""
+    if band is None:
+        return None
+    if isinstance(band, (str, bytes, Mapping)) or not isinstance(band, Iterable):
+        raise TypeError(f"band must be None or a pair (lo, hi) of numbers; got {type(band).__name__} {band!r:.80}")
+    items = list(band)
+    if len(items) != 2:
+        raise ValueError(f"band must be a pair (lo, hi); got {len(items)} values {band!r:.80}")
+    lo, hi = (check_real("band", b, allow_inf=True) for b in items)
+    if lo > hi:
+        raise ValueError(f"band must be an interval with lo <= hi; got {band!r}")
+    return lo, hi
 
 
 # ============================================================================= records
@@ -223,14 +278,18 @@ class Prediction:
     Attributes
     ----------
     value : float
-        The point prediction (NaN when only a region is predicted).
+        The point prediction: a finite number, or NaN when only a region is predicted.
     band : tuple of float or None
         The predicted region for the *measured statistic*: a predictive band (for a single
         draw), a critical region ``(0, critical value)``, an equivalence region
-        ``value ± margin`` or a half-line ``(margin, inf)`` for a directional claim.
-        ``None`` for a point prediction judged by :func:`agrees_within_se` or :func:`equivalence`.
+        ``value ± margin`` or a half-line ``(margin, inf)`` for a directional claim
+        (``lo <= hi``; no NaN; infinite ends allowed). ``None`` for a point prediction judged
+        by :func:`agrees_within_se` or :func:`equivalence`.
     level : float
-        Coverage of ``band`` when it is a predictive band (0.95 unless stated, docs/design.md §3).
+        Coverage of ``band`` when it is a predictive band, in (0, 1) (0.95 unless stated,
+        docs/design.md §3).
+
+    Every field is validated on construction (``ValueError``/``TypeError`` naming it).
     details : dict
         Extra JSON-serialisable figures (method, law parameters, ...).
     thresholds : tuple of Threshold
@@ -252,7 +311,12 @@ class Prediction:
     density: Callable | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self):
+        object.__setattr__(self, "value", _real_or_nan("value", self.value))
+        object.__setattr__(self, "band", _band(self.band))
+        object.__setattr__(self, "level", check_probability("level", self.level))
+        object.__setattr__(self, "details", _mapping("details", self.details))
         object.__setattr__(self, "thresholds", _thresholds(self.thresholds))
+        _callable("density", self.density, none_ok=True)
 
     def to_json(self) -> dict:
         return to_jsonable(
@@ -270,7 +334,8 @@ class Prediction:
 class FigureData:
     """Data for one report figure; rendered by :mod:`rmt_sparsity.report.figures` (never here).
 
-    ``kind`` names a renderer in :data:`rmt_sparsity.report.figures.RENDERERS`. Kinds that
+    ``kind`` is one of :data:`FIGURE_KINDS`, the renderers of
+    :data:`rmt_sparsity.report.figures.RENDERERS`; ``data`` is a mapping. Kinds that
     draw a density over ``data["x"]`` also draw ``data["overlays"]`` (``{label: density}``),
     which the runner fills from the rivals' :attr:`Prediction.density`.
     """
@@ -278,6 +343,11 @@ class FigureData:
     kind: str
     title: str
     data: Mapping[str, Any]
+
+    def __post_init__(self):
+        check_choice("kind", self.kind, FIGURE_KINDS)
+        _text("title", self.title, empty_ok=True)
+        _mapping("data", self.data)
 
 
 @dataclass(frozen=True)
@@ -444,12 +514,18 @@ class Measurement:
     Attributes
     ----------
     value : float
+        A finite number, or NaN: a raw measurement whose statistic is computed later (the
+        draws are in ``raw``), or a quantity that could not be measured (the rules judge it
+        ``inconclusive``). Infinities are refused.
     se : float or None
-        Standard error of ``value`` (Monte-Carlo or across seeds); ``None`` when
-        the measurement is a single draw compared against a predictive band.
+        Standard error of ``value`` (Monte-Carlo or across seeds), a finite number >= 0;
+        ``None`` when the measurement is a single draw compared against a predictive band.
+        NaN only where no spread can be estimated: ``n < 2`` (as
+        :func:`rmt_sparsity._stats.mean_se` gives) or a NaN ``value``.
     n : int
-        Number of independent units behind ``value`` (matrices, seeds, draws); a
+        Number of independent units behind ``value`` (matrices, seeds, draws), >= 1; a
         mean over seeds uses a Student t interval with ``n - 1`` degrees of freedom.
+        ``n = 0`` only with a NaN ``value`` (nothing was measured).
     details : dict
         Extra JSON-serialisable figures.
     figures : tuple of FigureData
@@ -468,6 +544,32 @@ class Measurement:
     figures: tuple[FigureData, ...] = ()
     raw: Any = field(default=None, compare=False, repr=False)
     training: TrainingEvidence | None = None
+
+    def __post_init__(self):
+        value = _real_or_nan("value", self.value)
+        n = check_int("n", self.n, min=0)
+        if n == 0 and not math.isnan(value):
+            raise ValueError(f"n must be an integer >= 1 for a measured value; got 0 with value {value!r} "
+                             "(n = 0 means nothing was measured: value NaN)")
+        se = self.se
+        if se is not None:
+            se = _real_or_nan("se", se, lo=0.0)
+            if math.isnan(se) and n >= 2 and not math.isnan(value):
+                raise ValueError(f"se must be a finite number >= 0 for a value from n = {n} units; got nan")
+        object.__setattr__(self, "value", value)
+        object.__setattr__(self, "se", se)
+        object.__setattr__(self, "n", n)
+        object.__setattr__(self, "details", _mapping("details", self.details))
+        figures = self.figures
+        if isinstance(figures, (str, bytes, Mapping, FigureData)) or not isinstance(figures, Iterable):
+            raise TypeError(f"figures must be a sequence of FigureData; got {type(figures).__name__}")
+        figures = tuple(figures)
+        for f in figures:
+            if not isinstance(f, FigureData):
+                raise TypeError(f"figures must hold FigureData records; got {type(f).__name__}")
+        object.__setattr__(self, "figures", figures)
+        if self.training is not None and not isinstance(self.training, TrainingEvidence):
+            raise TypeError(f"training must be None or TrainingEvidence; got {type(self.training).__name__}")
 
     def to_json(self) -> dict:
         out = {"value": self.value, "se": self.se, "n": self.n, "details": dict(self.details)}
@@ -581,7 +683,26 @@ class Claim:
     fixtures: tuple[str, ...] = ()
 
     def __post_init__(self):
+        _text("id", self.id)
+        if not _CLAIM_ID.fullmatch(self.id):
+            raise ValueError(f"id must be lower_snake_case (letters, digits, '_'; a letter first); got {self.id!r}")
+        _text("statement", self.statement)
+        _text("source", self.source)
+        _callable("predict", self.predict)
+        _callable("measure", self.measure)
+        _callable("compare", self.compare)
+        _callable("statistic", self.statistic, none_ok=True)
+        _mapping("profiles", self.profiles)
+        for p, cfg in self.profiles.items():
+            check_choice("profiles", p, PROFILES)
+            _mapping(f"profiles[{p!r}]", cfg)
         check_choice("kind", self.kind, KINDS)
+        for name in ("rivals", "fixtures"):
+            v = getattr(self, name)
+            if isinstance(v, (str, bytes, Mapping)) or not isinstance(v, Iterable):
+                raise TypeError(f"claim {self.id!r}: {name} must be a sequence; got {type(v).__name__} {v!r:.80}")
+        for f in self.fixtures:
+            _text("fixtures", f)
         rivals = tuple(self.rivals)
         for r in rivals:
             if not isinstance(r, Rival):
@@ -713,7 +834,8 @@ def coverage_prediction(m: int, coverage: float, details: Mapping[str, Any]) -> 
     draws inside it is Binomial(m, coverage); the predicted value is
     ``coverage`` and its band the central 95 % interval of the observed
     fraction, :func:`rmt_sparsity._stats.binomial_band` (exact binomial
-    quantiles). Judge it with :func:`within_band`.
+    quantiles). Judge it with :func:`within_band`. ``m`` is at most ``10**12`` (beyond
+    that the exact quantiles are out of reach of double precision); ``coverage`` lies in (0, 1).
 
     Examples
     --------
@@ -723,11 +845,18 @@ def coverage_prediction(m: int, coverage: float, details: Mapping[str, Any]) -> 
     >>> p.thresholds[0].kind
     'critical_value'
     """
+    m = check_int("m", m, min=1, max=_MAX_DRAWS)
+    coverage = check_probability("coverage", coverage)
+    details = _mapping("details", details)
     lo, hi = binomial_band(m, coverage)
     thr = critical_value("binomial_band", (lo, hi),
                          f"central 95 % interval of X/m, X ~ Binomial(m = {m}, {coverage:g}) (exact quantiles)",
                          level=0.95)
     return Prediction(value=coverage, band=(lo, hi), level=0.95, details=details, thresholds=(thr,))
+
+
+#: Largest number of draws :func:`coverage_prediction` takes (exact binomial quantiles stay accurate below it).
+_MAX_DRAWS = 10**12
 
 
 # ============================================================================= rules
@@ -833,9 +962,12 @@ def within_band(pred: Prediction, meas: Measurement, *, k: float | None = None, 
     >>> within_band(Prediction(float("nan"), (0.0, math.inf)), Measurement(-3.0, 1.0, 8)).status   # -3 SE
     'fail'
     """
+    _records(pred, meas)
     if pred.band is None:
-        raise ValueError("within_band needs a prediction with a band")
+        raise ValueError("within_band needs a prediction with a band (pred.band is None)")
     alpha = check_probability("alpha", alpha)
+    if k is not None:
+        k = check_real("k", k, lo=0.0, lo_open=True)
     lo, hi = (float(b) for b in pred.band)
     if math.isnan(lo) or math.isnan(hi) or lo > hi:
         raise ValueError(f"pred.band must be an interval (lo <= hi); got {pred.band!r}")
@@ -876,9 +1008,13 @@ def equivalence(pred: Prediction, meas: Measurement, *, margin: Threshold | floa
     >>> equivalence(Prediction(1.0), Measurement(1.04, 0.05, 8), margin=m).status
     'inconclusive'
     """
+    _records(pred, meas)
     thr = margin if isinstance(margin, Threshold) else None
-    mv = check_real("margin", float(thr.value if thr is not None else margin), lo=0.0)
+    mv = check_real("margin", thr.value if thr is not None else margin, lo=0.0)
     alpha = check_probability("alpha", alpha)
+    pred_se = check_real("pred_se", pred_se, lo=0.0)
+    if not isinstance(relative, (bool, np.bool_)):
+        raise TypeError(f"relative must be a bool; got {type(relative).__name__} {relative!r:.80}")
     p = float(pred.value)
     if not math.isfinite(p):
         raise ValueError(f"equivalence needs a finite point prediction; got {p!r}")
@@ -918,10 +1054,11 @@ def agrees_within_se(pred: Prediction, meas: Measurement, *, k: float = 4.0, pre
     >>> agrees_within_se(Prediction(1.0), Measurement(1.01, 0.1), margin=0.05).status   # a large SE never passes
     'inconclusive'
     """
+    _records(pred, meas)
     k = check_real("k", k, lo=0.0, lo_open=True)
     pred_se = check_real("pred_se", pred_se, lo=0.0)
     thr = margin if isinstance(margin, Threshold) else None
-    m = None if margin is None else check_real("margin", float(thr.value if thr is not None else margin), lo=0.0)
+    m = None if margin is None else check_real("margin", thr.value if thr is not None else margin, lo=0.0)
     v, p = float(meas.value), float(pred.value)
     if meas.se is None or not math.isfinite(float(meas.se)) or not math.isfinite(v):
         return Verdict("inconclusive", f"measured {v:.6g} has no usable standard error")
@@ -969,6 +1106,8 @@ def paired_effect(pred: Prediction, meas: Measurement, *, alpha: float = ALPHA) 
     >>> paired_effect(pred, Measurement(-0.03, 0.01, 8)).status  # -3 SE: significantly the wrong way
     'fail'
     """
+    _records(pred, meas)
+    alpha = check_probability("alpha", alpha)
     v, se, n = float(meas.value), meas.se, int(meas.n)
     extra = meas.details.get("summary", "")
     if se is None or not math.isfinite(float(se)) or not math.isfinite(v) or n < 2:
@@ -982,6 +1121,14 @@ def paired_effect(pred: Prediction, meas: Measurement, *, alpha: float = ALPHA) 
     if v0.status == "inconclusive":
         desc += "; interval includes the region's edge"
     return Verdict(v0.status, desc, v0.thresholds, v0.alpha)
+
+
+def _records(pred, meas) -> None:
+    """The rules' arguments: a :class:`Prediction` and a :class:`Measurement` (``TypeError`` otherwise)."""
+    if not isinstance(pred, Prediction):
+        raise TypeError(f"pred must be a Prediction; got {type(pred).__name__} {pred!r:.80}")
+    if not isinstance(meas, Measurement):
+        raise TypeError(f"meas must be a Measurement; got {type(meas).__name__} {meas!r:.80}")
 
 
 def _fmt_region(band) -> str:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from hypothesis import strategies as st
 
 from .spec import Spec
-from .values import Arg, Bad, Call, Choice, Fixed, Int, Kind, Mapping, Obj, Path, Real, Seq, lazy
+from .values import Arg, Bad, Call, Choice, Fixed, Int, Kind, Mapping, Obj, Path, Real, Seq, Text, lazy
 
 PROB = Real(lo=0.0, hi=1.0, lo_open=True, hi_open=True)
 E = "heavy"
@@ -76,7 +76,9 @@ _NUM_BAD = ["nan", "inf", "-1", "abc", ""]
 _INT_BAD = ["-1", "2.5", "abc", str(2**64)]
 
 EXPERIMENTS = [
-    Spec("experiments.Claim", {"id": Arg("toy", Choice()), "statement": Arg("s", Fixed()), "source": Arg("arXiv 0000.00000", Fixed()),
+    # id: any lower_snake_case string is a valid id, so "bogus" is not a bad value; "" and "RELU " (and
+    # "a b") break the id format and are
+    Spec("experiments.Claim", {"id": Arg("toy", Choice(bogus=("", "RELU ", "a b"))), "statement": Arg("s", Fixed()), "source": Arg("arXiv 0000.00000", Fixed()),
                                "predict": Arg(lazy(lambda: (lambda cfg: _pred())), Call()),
                                "measure": Arg(lazy(lambda: (lambda cfg, rng: _meas())), Call()),
                                "compare": Arg(lazy(lambda: _exp().within_band), Call()),
@@ -84,11 +86,15 @@ EXPERIMENTS = [
                                "kind": Arg("theorem", Choice())}),
     Spec("experiments.ClaimResult", exempt="result record built by run_claim"),
     Spec("experiments.SweepResult", exempt="result record built by Sweep.run"),
-    Spec("experiments.FigureData", {"kind": Arg("hist", Choice()), "title": Arg("t", Fixed()),
+    Spec("experiments.FigureData", {"kind": Arg("bars", Choice()), "title": Arg("t", Fixed()),
                                     "data": Arg({"x": [1.0, 2.0]}, Mapping(known=False))}),
-    Spec("experiments.Measurement", {"value": Arg(1.0, Real()), "se": Arg(0.1, Real(lo=0.0, none_ok=True)),
+    # value NaN is valid: a raw measurement whose statistic is computed later, or a quantity that could not be
+    # measured (documented; the rules judge it inconclusive)
+    Spec("experiments.Measurement", {"value": Arg(1.0, Real(), skip=("nan",)), "se": Arg(0.1, Real(lo=0.0, none_ok=True)),
                                      "n": Arg(3, Int(min=1, huge_bad=False))}),
-    Spec("experiments.Prediction", {"value": Arg(1.0, Real()), "band": Arg((0.9, 1.1), Seq()),
+    # value NaN is valid (a region-only prediction: a directional half-line, a critical region); band None is
+    # valid (a point prediction judged by agrees_within_se or equivalence); both documented
+    Spec("experiments.Prediction", {"value": Arg(1.0, Real(), skip=("nan",)), "band": Arg((0.9, 1.1), Seq(none_ok=True)),
                                     "level": Arg(0.95, PROB)}),
     Spec("experiments.Verdict", {"status": Arg("pass", Choice()), "reason": Arg("", Fixed())}),
     Spec("experiments.agrees_within_se", {"pred": Arg(lazy(_pred), Obj()), "meas": Arg(lazy(_meas), Obj()),
@@ -98,16 +104,19 @@ EXPERIMENTS = [
     Spec("experiments.paired_effect", {"pred": Arg(lazy(lambda: _exp().Prediction(math.nan, (0.0, math.inf))), Obj()),
                                        "meas": Arg(lazy(_meas), Obj())}),
     Spec("experiments.within_band", {"pred": Arg(lazy(_pred), Obj()), "meas": Arg(lazy(_meas), Obj()),
-                                     "k": Arg(2.0, Real(lo=0.0, lo_open=True))}),
+                                     # k=None is the documented default (the Student t multiplier)
+                                     "k": Arg(2.0, Real(lo=0.0, lo_open=True, none_ok=True))}),
     Spec("experiments.all_claim_ids", {}),
-    Spec("experiments.claim_seed", {"seed": Arg(0, Int(min=0, huge_bad=False)), "claim_id": Arg("mp_extreme_ratio", Choice())}),
+    # claim_id: any non-empty string is hashed (the docstring's own example uses "a" and "b"): no bogus category
+    Spec("experiments.claim_seed", {"seed": Arg(0, Int(min=0, huge_bad=False)), "claim_id": Arg("mp_extreme_ratio", Text())}),
     Spec("experiments.config_hash", {"config": Arg({"a": 1, "b": [1.0, 2.0]}, Mapping(known=False))}),
     Spec("experiments.get_claim", {"claim_id": Arg("mp_extreme_ratio", Choice())}),
     Spec("experiments.registry", {}),
     Spec("experiments.run_claim", {"claim_id": Arg(CHEAP_CLAIM, Choice()), "profile": Arg("smoke", Choice()),
                                    "seed": Arg(0, Int(min=0, huge_bad=False)),
                                    "overrides": Arg(None, Mapping(none_ok=True))}, cost=E, timeout=60),
-    Spec("experiments.run_claims", {"ids": Arg([CHEAP_CLAIM], Seq()), "profile": Arg("smoke", Choice()),
+    # ids=None is the documented "every registered claim" (minutes, not a bad value)
+    Spec("experiments.run_claims", {"ids": Arg([CHEAP_CLAIM], Seq(none_ok=True)), "profile": Arg("smoke", Choice()),
                                     "seed": Arg(0, Int(min=0, huge_bad=False)), "progress": Arg(False),
                                     "executor": Arg(None, Obj(none_ok=True))}, cost=E, timeout=60),
     Spec("experiments.Sweep", {"fn": Arg(lazy(lambda: sweep_fn), Call()), "grid": Arg({"x": [1, 2]}, Mapping(known=False)),
