@@ -724,23 +724,6 @@ KNOWN_BAD: list[tuple[str, str, str, str]] = [
     ('spectra.open_checkpoint', 'source', 'empty_path', 'unnamed'),
     ('spectra.open_checkpoint', 'source', 'none', 'unnamed'),
     ('spectra.open_checkpoint', 'source', 'wrong_type', 'unnamed'),
-    # ---- report: 14 entries
-    ('report.write_report', 'out_dir', 'empty_path', 'accepted'),
-    ('report.write_report', 'out_dir', 'none', 'unclear'),
-    ('report.write_report', 'out_dir', 'wrong_type', 'unclear'),
-    ('report.write_report', 'profile', 'bogus', 'accepted'),
-    ('report.write_report', 'profile', 'none', 'accepted'),
-    ('report.write_report', 'profile', 'wrong_type', 'accepted'),
-    ('report.write_report', 'results', 'empty', 'accepted'),
-    ('report.write_report', 'results', 'nan', 'unclear'),
-    ('report.write_report', 'results', 'none', 'unnamed'),
-    ('report.write_report', 'results', 'wrong_type', 'unclear'),
-    ('report.write_report', 'seed', 'float', 'accepted'),
-    ('report.write_report', 'seed', 'negative', 'accepted'),
-    ('report.write_report', 'seed', 'none', 'accepted'),
-    ('report.write_report', 'seed', 'wrong_type', 'accepted'),
-    # ---- cli: 1 entries
-    ('cli.main[verify]', 'argv', '--out', 'accepted'),
 ]
 
 
