@@ -63,7 +63,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import check_choice, check_int, check_probability, check_real
+from .._checks import check_array, check_choice, check_int, check_probability, check_real
 from .._io import to_jsonable
 from .._stats import binomial_band
 
@@ -142,9 +142,10 @@ class Threshold:
     Attributes
     ----------
     name : str
-        What it is (``"ks_critical_value"``, ``"margin"``, ``"ci_multiplier"``, ``"band"``...).
+        What it is (``"ks_critical_value"``, ``"margin"``, ``"ci_multiplier"``, ``"band"``...); not blank.
     value : float or tuple of float
-        The threshold (an interval as ``(lo, hi)``).
+        The threshold (an interval as ``(lo, hi)``): real numbers, infinite ends allowed; NaN for a
+        critical value that was not computed.
     kind : {"critical_value", "margin"}
         ``critical_value``: derived from the sampling distribution at the claim's own sizes
         and seed count (Monte Carlo, an exact distribution or a stated asymptotic formula);
@@ -152,7 +153,7 @@ class Threshold:
         scientifically, stated in advance; it must carry ``justification``.
     derivation, justification : str
     level : float, optional
-        The tail probability or coverage the value was derived at.
+        The tail probability or coverage the value was derived at, in (0, 1).
 
     Examples
     --------
@@ -173,12 +174,16 @@ class Threshold:
     level: float | None = None
 
     def __post_init__(self):
-        if not isinstance(self.name, str) or not self.name:
-            raise ValueError(f"threshold name must be a non-empty string; got {self.name!r}")
+        _text("name", self.name)
+        object.__setattr__(self, "value", _threshold_value(self.value))
         check_choice("kind", self.kind, THRESHOLD_KINDS)
-        if self.kind == "critical_value" and not self.derivation:
+        _text("derivation", self.derivation, empty_ok=True)
+        _text("justification", self.justification, empty_ok=True)
+        if self.level is not None:
+            object.__setattr__(self, "level", check_probability("level", self.level))
+        if self.kind == "critical_value" and not self.derivation.strip():
             raise ValueError(f"threshold {self.name!r} of kind 'critical_value' needs a derivation")
-        if self.kind == "margin" and not self.justification:
+        if self.kind == "margin" and not self.justification.strip():
             raise ValueError(f"threshold {self.name!r} of kind 'margin' needs a justification")
 
     def to_json(self) -> dict:
@@ -229,6 +234,20 @@ def _real_or_nan(name: str, value, *, lo: float | None = None) -> float:
     if isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isnan(float(value)):
         return math.nan
     return check_real(name, value, lo=lo)
+
+
+def _threshold_value(value):
+    """A threshold's value: a real (NaN or infinite allowed) or a pair of reals (returned as a tuple of floats)."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return value
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
+        return value.item()
+    if isinstance(value, (tuple, list)) and len(value) == 2:
+        return tuple(check_real("value", v, allow_inf=True) if not (isinstance(v, numbers.Real) and
+                                                                    math.isnan(float(v))) else math.nan
+                     for v in value)
+    raise TypeError(f"value must be a real number or a pair (lo, hi) of real numbers; got {type(value).__name__} "
+                    f"{value!r:.80}")
 
 
 def _text(name: str, value, *, empty_ok: bool = False) -> str:
@@ -393,7 +412,9 @@ class ConvergenceRule:
         check_real("min_weight_change", self.min_weight_change, lo=0.0)
         check_int("plateau_window", self.plateau_window, min=0)
         check_real("plateau_rtol", self.plateau_rtol, lo=0.0)
-        if not isinstance(self.justification, str) or not self.justification:
+        if not isinstance(self.justification, str):
+            raise TypeError(f"justification must be a string; got {type(self.justification).__name__}")
+        if not self.justification.strip():
             raise ValueError("ConvergenceRule needs a justification (why these levels mean 'trained')")
 
     def _plateaued(self, curve) -> bool:
@@ -487,7 +508,8 @@ def relative_weight_change(init, trained) -> float:
     r"""Relative weight change :math:`\|W_T - W_0\|_F / \|W_0\|_F` over matching arrays.
 
     ``init`` and ``trained`` are arrays or sequences of arrays (e.g. every layer's weight
-    matrix), paired in order; the norms are taken over all of them together.
+    matrix), paired in order; the norms are taken over all of them together. Entries must be
+    finite real numbers (``ValueError``/``TypeError`` naming ``init`` or ``trained`` otherwise).
 
     Examples
     --------
@@ -495,8 +517,12 @@ def relative_weight_change(init, trained) -> float:
     >>> relative_weight_change([np.ones((2, 2))], [np.full((2, 2), 1.5)])
     0.5
     """
-    a = [np.asarray(x, dtype=float) for x in (init if isinstance(init, (list, tuple)) else [init])]
-    b = [np.asarray(x, dtype=float) for x in (trained if isinstance(trained, (list, tuple)) else [trained])]
+    def arrays(name, value):
+        if isinstance(value, (list, tuple)) and value and not isinstance(value[0], numbers.Number):
+            return [check_array(f"{name}[{i}]", x, dtype=float) for i, x in enumerate(value)]
+        return [check_array(name, value, dtype=float)]
+
+    a, b = arrays("init", init), arrays("trained", trained)
     if len(a) != len(b) or any(x.shape != y.shape for x, y in zip(a, b)):
         raise ValueError(f"init and trained must hold arrays of the same shapes; got {[x.shape for x in a]} "
                          f"and {[y.shape for y in b]}")
@@ -624,10 +650,9 @@ class Rival:
     description: str = ""
 
     def __post_init__(self):
-        if not isinstance(self.name, str) or not self.name:
-            raise ValueError(f"rival name must be a non-empty string; got {self.name!r}")
-        if not callable(self.predict):
-            raise TypeError(f"rival {self.name!r}: predict must be callable")
+        _text("name", self.name)
+        _callable("predict", self.predict)
+        _text("description", self.description, empty_ok=True)
 
 
 @dataclass(frozen=True)
@@ -766,6 +791,12 @@ def combine_verdicts(theory: Verdict, rivals: Mapping[str, Verdict]) -> Verdict:
     >>> combine_verdicts(bad, {"Kish MP": ok}).status
     'fail'
     """
+    if not isinstance(theory, Verdict):
+        raise TypeError(f"theory must be a Verdict; got {type(theory).__name__} {theory!r:.80}")
+    _mapping("rivals", rivals)
+    for name, v in rivals.items():
+        if not isinstance(v, Verdict):
+            raise TypeError(f"rivals must map names to Verdicts; rivals[{name!r}] is {type(v).__name__}")
     if not rivals:
         return theory
     summary = "rivals: " + ", ".join(f"{name} {v.status}" for name, v in rivals.items())
@@ -791,6 +822,10 @@ def training_gate(verdict: Verdict, evidence: TrainingEvidence | None) -> Verdic
     >>> training_gate(Verdict("pass", "ok"), rule.evidence(steps=50, train_loss=0.5, weight_change=1.0)).reason[:30]
     'not converged at 50 steps (tra'
     """
+    if not isinstance(verdict, Verdict):
+        raise TypeError(f"verdict must be a Verdict; got {type(verdict).__name__} {verdict!r:.80}")
+    if evidence is not None and not isinstance(evidence, TrainingEvidence):
+        raise TypeError(f"evidence must be None or TrainingEvidence; got {type(evidence).__name__} {evidence!r:.80}")
     if evidence is None or evidence.reached:
         return verdict
     return Verdict("inconclusive", f"not converged at {evidence.steps} steps ({evidence.reason}); the rule said "
@@ -815,8 +850,9 @@ def no_effect_rival(margin_threshold: Threshold | float = 0.0, *, name: str = "n
     'inconclusive'
     """
     thr = margin_threshold if isinstance(margin_threshold, Threshold) else None
-    m = float(thr.value if thr is not None else margin_threshold)
-    check_real("margin", m, lo=0.0)
+    m = check_real("margin_threshold", thr.value if thr is not None else margin_threshold, lo=0.0)
+    _text("name", name)
+    _text("description", description, empty_ok=True)
 
     def predict(config):
         return Prediction(0.0, (-m, m), details={"rival": name}, thresholds=(thr,) if thr is not None else ())

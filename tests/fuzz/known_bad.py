@@ -16,11 +16,7 @@ LATER_AREAS = ("nn", "flatness", "metrics", "spectra", "experiments", "report", 
 #: spec yet, so they are not fuzzed. ``test_every_export_has_a_spec`` still fails for any *other* export
 #: without a spec, and fails when a name here gains a spec or stops being exported (remove it then).
 PENDING_SPECS = frozenset({
-    "experiments.ConvergenceRule", "experiments.NullSpec", "experiments.Rival", "experiments.RivalResult",
-    "experiments.Threshold", "experiments.TrainingEvidence", "experiments.combine_verdicts",
-    "experiments.critical_value", "experiments.equivalence", "experiments.margin", "experiments.no_effect_rival",
-    "experiments.null_critical_value", "experiments.relative_weight_change", "experiments.run_provenance",
-    "experiments.training_gate", "metrics.formulas.gradient_density_ratio",
+    "metrics.formulas.gradient_density_ratio",
     "metrics.formulas.log10_square_histogram", "metrics.formulas.relative_gradient_sparsity",
     "metrics.gradient_density_ratio", "metrics.gradient_log_histogram", "metrics.relative_gradient_sparsity",
     "nn.chain_probes",
@@ -724,6 +720,26 @@ KNOWN_BAD: list[tuple[str, str, str, str]] = [
     ('spectra.open_checkpoint', 'source', 'empty_path', 'unnamed'),
     ('spectra.open_checkpoint', 'source', 'none', 'unnamed'),
     ('spectra.open_checkpoint', 'source', 'wrong_type', 'unnamed'),
+    # ---- experiments: 18 entries (experiments/nulls.py: NullSpec validates nothing, null_critical_value takes
+    # any object as spec; nulls.py was being edited by the coordinator, so its boundary is left to that change)
+    ('experiments.NullSpec', 'claim', 'bogus', 'accepted'),
+    ('experiments.NullSpec', 'claim', 'none', 'accepted'),
+    ('experiments.NullSpec', 'claim', 'wrong_type', 'accepted'),
+    ('experiments.NullSpec', 'draw', 'none', 'unnamed'),
+    ('experiments.NullSpec', 'draw', 'wrong_type', 'unnamed'),
+    ('experiments.NullSpec', 'draws', 'huge', 'unclear'),
+    ('experiments.NullSpec', 'hypothesis', 'bogus', 'accepted'),
+    ('experiments.NullSpec', 'hypothesis', 'none', 'accepted'),
+    ('experiments.NullSpec', 'hypothesis', 'wrong_type', 'accepted'),
+    ('experiments.NullSpec', 'sampler', 'none', 'accepted'),
+    ('experiments.NullSpec', 'sampler', 'wrong_type', 'accepted'),
+    ('experiments.NullSpec', 'sizes', 'none', 'unnamed'),
+    ('experiments.NullSpec', 'sizes', 'wrong_type', 'unnamed'),
+    ('experiments.NullSpec', 'statistic', 'bogus', 'accepted'),
+    ('experiments.NullSpec', 'statistic', 'none', 'accepted'),
+    ('experiments.NullSpec', 'statistic', 'wrong_type', 'accepted'),
+    ('experiments.null_critical_value', 'spec', 'none', 'unclear'),
+    ('experiments.null_critical_value', 'spec', 'wrong_type', 'unclear'),
 ]
 
 
