@@ -179,7 +179,7 @@ def test_crash_exits_1(tmp_path, monkeypatch):
     def boom(cfg):
         raise RuntimeError("kaput")
 
-    monkeypatch.setattr(R, "_REGISTRY", {"crashes": Claim("crashes", "x", "t", boom, None, within_band, {"smoke": {}})})
+    monkeypatch.setattr(R, "_REGISTRY", {"crashes": Claim("crashes", "x", "t", boom, lambda cfg, rng: None, within_band, {"smoke": {}})})
     assert main(["verify", "--profile", "smoke", "--out", str(tmp_path), "--quiet"]) == 1
 
 
