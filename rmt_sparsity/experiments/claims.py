@@ -231,6 +231,9 @@ def _thresholds(ts) -> tuple[Threshold, ...]:
 
 def _real_or_nan(name: str, value, *, lo: float | None = None) -> float:
     """``value`` as a float: a finite real (``>= lo``) or NaN; infinities, bools and non-numbers raise."""
+    dtype = getattr(value, "dtype", None)
+    if getattr(value, "shape", None) == () and getattr(dtype, "kind", "x") in ("i", "u", "f"):
+        value = float(value)  # a NumPy or JAX 0-d array
     if isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isnan(float(value)):
         return math.nan
     return check_real(name, value, lo=lo)
@@ -242,6 +245,8 @@ def _threshold_value(value):
         return value
     if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
         return value.item()
+    if isinstance(value, np.ndarray) and value.shape == (2,) and value.dtype.kind in "iuf":
+        value = value.tolist()
     if isinstance(value, (tuple, list)) and len(value) == 2:
         return tuple(check_real("value", v, allow_inf=True) if not (isinstance(v, numbers.Real) and
                                                                     math.isnan(float(v))) else math.nan
@@ -294,6 +299,8 @@ def _band(band) -> tuple[float, float] | None:
 class Prediction:
     """A predicted value or region, with the thresholds that define it.
 
+    Every field is validated on construction (``ValueError``/``TypeError`` naming it).
+
     Attributes
     ----------
     value : float
@@ -307,8 +314,6 @@ class Prediction:
     level : float
         Coverage of ``band`` when it is a predictive band, in (0, 1) (0.95 unless stated,
         docs/design.md §3).
-
-    Every field is validated on construction (``ValueError``/``TypeError`` naming it).
     details : dict
         Extra JSON-serialisable figures (method, law parameters, ...).
     thresholds : tuple of Threshold
