@@ -34,11 +34,13 @@ def test_within_band_rules():
     # an SE from a single unit has no interval
     assert within_band(pred, Measurement(1.0, 0.01, 1)).status == "inconclusive"
     assert within_band(pred, Measurement(float("nan"))).status == "inconclusive"
-    assert within_band(pred, Measurement(1.0, float("nan"), 8)).status == "inconclusive"
+    assert within_band(pred, Measurement(1.0, float("nan"), 1)).status == "inconclusive"  # one unit: no spread
+    with pytest.raises(ValueError, match="se must be"):  # a value from 8 units with no SE is a bug upstream
+        Measurement(1.0, float("nan"), 8)
     with pytest.raises(ValueError, match="band"):
         within_band(Prediction(1.0), Measurement(1.0))
     with pytest.raises(ValueError, match="band"):
-        within_band(Prediction(1.0, (1.1, 0.9)), Measurement(1.0))
+        Prediction(1.0, (1.1, 0.9))
     for k in (0.0, -1.0, float("inf"), float("nan")):
         with pytest.raises(ValueError, match="k must be"):
             within_band(pred, Measurement(1.0, 0.01, 8), k=k)
@@ -116,7 +118,7 @@ def test_paired_effect_rule_uses_student_t():
     assert paired_effect(pred, Measurement(-0.05, 0.01, 3)).status == "fail"
     # n = 30: t = 2.05, so the same 0.05 +- 0.02 now decides
     assert paired_effect(pred, Measurement(0.05, 0.02, 30)).status == "pass"
-    assert paired_effect(pred, Measurement(0.05, float("nan"), 3)).status == "inconclusive"
+    assert paired_effect(pred, Measurement(0.05, float("nan"), 1)).status == "inconclusive"
     assert paired_effect(pred, Measurement(0.05, None, 3)).status == "inconclusive"
     unmatched = Measurement(0.2, 0.01, 3, details={"accuracy_matched": False, "accuracy_note": "drop 0.1"})
     v = paired_effect(pred, unmatched)
@@ -254,7 +256,7 @@ def test_threshold_needs_derivation_or_justification():
 def test_claim_kind_and_rivals_validated():
     from rmt_sparsity.experiments.claims import Rival
 
-    ok = dict(id="x", statement="s", source="t", predict=lambda c: Prediction(0.0), measure=None,
+    ok = dict(id="x", statement="s", source="t", predict=lambda c: Prediction(0.0), measure=lambda c, r: None,
               compare=within_band, profiles={"smoke": {}})
     with pytest.raises(ValueError, match="kind"):
         Claim(**ok, kind="folklore")
@@ -263,7 +265,7 @@ def test_claim_kind_and_rivals_validated():
     r = Rival("a", lambda c: Prediction(0.0))
     with pytest.raises(ValueError, match="duplicate"):
         Claim(**ok, rivals=[r, r])
-    with pytest.raises(ValueError, match="rival name"):
+    with pytest.raises(ValueError, match="name must be a non-empty string"):
         Rival("", lambda c: Prediction(0.0))
 
 
@@ -372,3 +374,73 @@ def test_rule_calibration_synthetic():
     for rule, k in fails.items():
         assert k / reps <= hi, (rule, k / reps)
         assert k / reps >= lo, (rule, k / reps)
+
+
+def test_records_validate_their_fields():
+    """Prediction/Measurement/FigureData refuse what the issue's fuzz run found accepted."""
+    from rmt_sparsity.experiments import FigureData
+
+    with pytest.raises(ValueError, match="level"):
+        Prediction(1.0, (0.9, 1.1), level=1.5)
+    with pytest.raises(ValueError, match="lo <= hi"):
+        Prediction(1.0, (1.1, 0.9))
+    with pytest.raises(ValueError, match="band"):
+        Prediction(1.0, (0.9, float("nan")))
+    assert Prediction(float("nan"), (0.0, float("inf"))).band == (0.0, float("inf"))  # a half-line, region only
+    with pytest.raises(ValueError, match="n must be"):
+        Measurement(1.0, 0.1, -1)
+    with pytest.raises(ValueError, match="n must be"):
+        Measurement(1.0, 0.1, 0)
+    assert Measurement(float("nan"), None, 0).n == 0  # nothing was measured
+    with pytest.raises(TypeError, match="n must be"):
+        Measurement(1.0, 0.1, 2.5)
+    with pytest.raises(ValueError, match="se must be"):
+        Measurement(1.0, -0.1, 3)
+    with pytest.raises(ValueError, match="value"):
+        Measurement(float("inf"), 0.1, 3)
+    with pytest.raises(ValueError, match="kind"):
+        FigureData("bogus", "t", {})
+    with pytest.raises(TypeError, match="data"):
+        FigureData("bars", "t", None)
+
+
+def test_rules_refuse_bad_arguments():
+    pred, meas = Prediction(1.0, (0.9, 1.1)), Measurement(1.0)
+    with pytest.raises(ValueError, match="k must be"):  # a point measurement used to pass whatever k was
+        within_band(pred, meas, k=-1)
+    with pytest.raises(TypeError, match="meas"):
+        within_band(pred, None)
+    with pytest.raises(TypeError, match="pred"):
+        agrees_within_se("x", Measurement(1.0, 0.1, 3))
+    for k in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="k must be"):
+            agrees_within_se(Prediction(1.0), Measurement(1.0, 0.1, 3), k=k)
+
+
+def test_runner_arguments_checked():
+    from rmt_sparsity.experiments import run_claim, run_claims
+    from rmt_sparsity.experiments.runner import UnknownClaimError
+
+    with pytest.raises(TypeError, match="seed"):
+        run_claim("tw_largest_eigenvalue", profile="smoke", seed="8")
+    with pytest.raises(TypeError, match="seed"):
+        run_claim("tw_largest_eigenvalue", profile="smoke", seed=2.5)
+    with pytest.raises(ValueError, match="overrides: unknown config key.*'bogus'"):
+        run_claim("tw_largest_eigenvalue", profile="smoke", overrides={"bogus": 1})
+    with pytest.raises(TypeError, match="ids must be"):
+        run_claims("mp_esd_matches_wishart", profile="smoke")
+    with pytest.raises(UnknownClaimError, match="claim_id 'nope'") as err:
+        run_claim("nope", profile="smoke")
+    assert isinstance(err.value, KeyError) and isinstance(err.value, ValueError)
+
+
+def test_executors_refuse_absurd_pools_up_front():
+    from rmt_sparsity.experiments import dask_executor, local_executor
+
+    pytest.importorskip("distributed")
+    with pytest.raises(ValueError, match="workers = 10\\*\\*12"):
+        dask_executor(workers=10**12)  # at the call, before any cluster starts
+    with pytest.raises(ValueError, match="timeout"):
+        dask_executor(timeout="bogus")
+    with pytest.raises(ValueError, match="workers"):
+        local_executor(2**64)

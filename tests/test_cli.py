@@ -118,11 +118,12 @@ def test_report_shows_other_profiles_side_by_side(tmp_path):
     assert main(args) == 0
     doc = json.loads((tmp_path / "claims-smoke.json").read_text())
     doc["run"]["profile"] = "full"
-    (tmp_path / "claims-full.json").write_text(json.dumps(doc))
+    (tmp_path / "latest" / "claims-full.json").write_text(json.dumps(doc))  # as if a full run had been published
     assert main(args) == 0
     md = (tmp_path / "report.md").read_text()
     assert "verdict (smoke) | verdict (full)" in md and "*Verdict on profile full:*" in md
     assert "verdict-full" in (tmp_path / "report.html").read_text()
+    assert json.loads((tmp_path / "claims-full.json").read_text())["run"]["profile"] == "full"  # carried over
 
 
 def test_unknown_claim_exits_2_one_line(tmp_path):
@@ -178,7 +179,7 @@ def test_crash_exits_1(tmp_path, monkeypatch):
     def boom(cfg):
         raise RuntimeError("kaput")
 
-    monkeypatch.setattr(R, "_REGISTRY", {"crashes": Claim("crashes", "x", "t", boom, None, within_band, {"smoke": {}})})
+    monkeypatch.setattr(R, "_REGISTRY", {"crashes": Claim("crashes", "x", "t", boom, lambda cfg, rng: None, within_band, {"smoke": {}})})
     assert main(["verify", "--profile", "smoke", "--out", str(tmp_path), "--quiet"]) == 1
 
 

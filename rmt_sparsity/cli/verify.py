@@ -3,7 +3,11 @@
 Exit status: 0 when every claim ran, whatever the verdicts (claims skipped for
 a missing optional extra included); 1 when a claim
 crashed (or, with ``--strict``, when any verdict is ``fail``); 2 for a usage
-error (unknown claim or profile, unwritable ``--out``, unreachable scheduler).
+error (unknown claim or profile, an empty, unwritable or foreign ``--out``, unreachable scheduler),
+reported before any claim runs.
+
+The report directory's layout (a fresh run directory per run, published by switching
+``--out/latest`` in one step) is :mod:`rmt_sparsity.report.layout`'s.
 """
 
 from __future__ import annotations
@@ -20,12 +24,20 @@ def add_parser(sub) -> None:
     """Register ``verify`` on the top-level subparsers ``sub``."""
     v = sub.add_parser("verify", help="run every registered claim and write the report",
                        description="Run every registered claim (prediction, measurement, tolerance, verdict) and write "
-                                   "report.md, report.html, claims.json and figures to --out. Claims that need an "
+                                   "report.md, report.html, claims.json, claims-PROFILE.json and figures/ to --out. "
+                                   "Each run writes into its own directory --out/verify-runs/TIME-.../ and then "
+                                   "switches the link --out/latest to it in one step; --out/claims.json, "
+                                   "--out/report.html ... are links into latest/, so they always show one complete "
+                                   "run (the old one until the new one is finished). The three newest runs are kept. "
+                                   "verify never replaces a file it did not write: a --out holding such a file under "
+                                   "one of these names is refused before any work. Claims that need an "
                                    "optional extra that is not installed are marked 'skipped' with the install command.")
     v.add_argument("--list", action="store_true", help="print id, kind and statement of every claim, and exit")
     v.add_argument("--profile", default="quick", choices=("smoke", "quick", "full"), help="problem sizes (default: quick)")
     v.add_argument("--only", nargs="+", metavar="ID", help="run only these claim ids (see --list)")
-    v.add_argument("--out", default="rmt-sparsity-report", help="output directory (default: ./rmt-sparsity-report)")
+    v.add_argument("--out", default="rmt-sparsity-report",
+                   help="report directory (default: ./rmt-sparsity-report); the newest report is read through "
+                        "DIR/claims.json, DIR/report.html ... (links into DIR/latest/)")
     v.add_argument("--seed", type=int, default=0, help="run seed (default: 0)")
     v.add_argument("--quiet", action="store_true", help="no progress bars or table")
     v.add_argument("--strict", action="store_true", help="exit 1 when any verdict is 'fail'")
@@ -49,7 +61,16 @@ def list_claims(file=None) -> None:
 
 
 def _writable_dir(path: str) -> Path:
-    out = Path(path)
+    """``--out`` checked before any work: non-empty, a directory (or creatable), writable, and holding no report
+    names this layout did not write (:func:`~rmt_sparsity.report.layout.check_out_dir`)."""
+    from ..report.layout import check_out_dir
+
+    if not path or not path.strip():
+        raise UsageError(f"--out {path!r} is empty: give a directory")
+    try:
+        out = check_out_dir(path, name="--out")
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     try:
         out.mkdir(parents=True, exist_ok=True)
         probe = out / ".rmt-sparsity-write-test"

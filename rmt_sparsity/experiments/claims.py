@@ -55,13 +55,15 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from collections.abc import Callable, Mapping, Sequence
+import numbers
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from .._checks import check_choice, check_int, check_probability, check_real
+from .._checks import check_array, check_choice, check_int, check_probability, check_real
 from .._io import to_jsonable
 from .._stats import binomial_band
 
@@ -70,6 +72,7 @@ __all__ = [
     "PROFILES",
     "VERDICTS",
     "KINDS",
+    "FIGURE_KINDS",
     "THRESHOLD_KINDS",
     "ALPHA",
     "Threshold",
@@ -115,6 +118,12 @@ VERDICTS = ("pass", "fail", "inconclusive", "skipped", "not_implemented")
 #: Claim kinds. ``identity`` claims are true by construction: reported apart, outside the tally.
 KINDS = ("theorem", "heuristic", "empirical", "performance", "identity")
 
+#: Figure kinds the report can draw (one renderer each in :data:`rmt_sparsity.report.figures.RENDERERS`).
+FIGURE_KINDS = ("esd_vs_density", "bars", "lines", "speedup_vs_density", "hist_vs_pdf", "histogram_vs_density",
+                "chain_panels")
+
+_CLAIM_ID = re.compile(r"[a-z][a-z0-9_]*")
+
 #: The two kinds of threshold: derived from a sampling distribution, or stated as a margin.
 THRESHOLD_KINDS = ("critical_value", "margin")
 
@@ -133,9 +142,10 @@ class Threshold:
     Attributes
     ----------
     name : str
-        What it is (``"ks_critical_value"``, ``"margin"``, ``"ci_multiplier"``, ``"band"``...).
+        What it is (``"ks_critical_value"``, ``"margin"``, ``"ci_multiplier"``, ``"band"``...); not blank.
     value : float or tuple of float
-        The threshold (an interval as ``(lo, hi)``).
+        The threshold (an interval as ``(lo, hi)``): real numbers, infinite ends allowed; NaN for a
+        critical value that was not computed.
     kind : {"critical_value", "margin"}
         ``critical_value``: derived from the sampling distribution at the claim's own sizes
         and seed count (Monte Carlo, an exact distribution or a stated asymptotic formula);
@@ -143,7 +153,7 @@ class Threshold:
         scientifically, stated in advance; it must carry ``justification``.
     derivation, justification : str
     level : float, optional
-        The tail probability or coverage the value was derived at.
+        The tail probability or coverage the value was derived at, in (0, 1).
 
     Examples
     --------
@@ -164,12 +174,16 @@ class Threshold:
     level: float | None = None
 
     def __post_init__(self):
-        if not isinstance(self.name, str) or not self.name:
-            raise ValueError(f"threshold name must be a non-empty string; got {self.name!r}")
+        _text("name", self.name)
+        object.__setattr__(self, "value", _threshold_value(self.value))
         check_choice("kind", self.kind, THRESHOLD_KINDS)
-        if self.kind == "critical_value" and not self.derivation:
+        _text("derivation", self.derivation, empty_ok=True)
+        _text("justification", self.justification, empty_ok=True)
+        if self.level is not None:
+            object.__setattr__(self, "level", check_probability("level", self.level))
+        if self.kind == "critical_value" and not self.derivation.strip():
             raise ValueError(f"threshold {self.name!r} of kind 'critical_value' needs a derivation")
-        if self.kind == "margin" and not self.justification:
+        if self.kind == "margin" and not self.justification.strip():
             raise ValueError(f"threshold {self.name!r} of kind 'margin' needs a justification")
 
     def to_json(self) -> dict:
@@ -206,11 +220,76 @@ def margin(name: str, value, justification: str) -> Threshold:
 
 
 def _thresholds(ts) -> tuple[Threshold, ...]:
+    if ts is not None and (isinstance(ts, (str, bytes, Mapping)) or not isinstance(ts, Iterable)):
+        raise TypeError(f"thresholds must be a sequence of Threshold records; got {type(ts).__name__}")
     ts = tuple(ts or ())
     for t in ts:
         if not isinstance(t, Threshold):
             raise TypeError(f"thresholds must be Threshold records; got {type(t).__name__}")
     return ts
+
+
+def _real_or_nan(name: str, value, *, lo: float | None = None) -> float:
+    """``value`` as a float: a finite real (``>= lo``) or NaN; infinities, bools and non-numbers raise."""
+    dtype = getattr(value, "dtype", None)
+    if getattr(value, "shape", None) == () and getattr(dtype, "kind", "x") in ("i", "u", "f"):
+        value = float(value)  # a NumPy or JAX 0-d array
+    if isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isnan(float(value)):
+        return math.nan
+    return check_real(name, value, lo=lo)
+
+
+def _threshold_value(value):
+    """A threshold's value: a real (NaN or infinite allowed) or a pair of reals (returned as a tuple of floats)."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return value
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
+        return value.item()
+    if isinstance(value, np.ndarray) and value.shape == (2,) and value.dtype.kind in "iuf":
+        value = value.tolist()
+    if isinstance(value, (tuple, list)) and len(value) == 2:
+        return tuple(check_real("value", v, allow_inf=True) if not (isinstance(v, numbers.Real) and
+                                                                    math.isnan(float(v))) else math.nan
+                     for v in value)
+    raise TypeError(f"value must be a real number or a pair (lo, hi) of real numbers; got {type(value).__name__} "
+                    f"{value!r:.80}")
+
+
+def _text(name: str, value, *, empty_ok: bool = False) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string; got {type(value).__name__} {value!r:.80}")
+    if not empty_ok and not value.strip():
+        raise ValueError(f"{name} must be a non-empty string; got {value!r}")
+    return value
+
+
+def _mapping(name: str, value) -> Mapping:
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{name} must be a mapping (dict); got {type(value).__name__} {value!r:.80}")
+    return value
+
+
+def _callable(name: str, value, *, none_ok: bool = False):
+    if value is None and none_ok:
+        return None
+    if not callable(value):
+        raise TypeError(f"{name} must be callable; got {type(value).__name__} {value!r:.80}")
+    return value
+
+
+def _band(band) -> tuple[float, float] | None:
+    """A predicted region ``(lo, hi)``: two reals (infinite ends allowed: a half-line), ``lo <= hi``."""
+    if band is None:
+        return None
+    if isinstance(band, (str, bytes, Mapping)) or not isinstance(band, Iterable):
+        raise TypeError(f"band must be None or a pair (lo, hi) of numbers; got {type(band).__name__} {band!r:.80}")
+    items = list(band)
+    if len(items) != 2:
+        raise ValueError(f"band must be a pair (lo, hi); got {len(items)} values {band!r:.80}")
+    lo, hi = (check_real("band", b, allow_inf=True) for b in items)
+    if lo > hi:
+        raise ValueError(f"band must be an interval with lo <= hi; got {band!r}")
+    return lo, hi
 
 
 # ============================================================================= records
@@ -220,17 +299,21 @@ def _thresholds(ts) -> tuple[Threshold, ...]:
 class Prediction:
     """A predicted value or region, with the thresholds that define it.
 
+    Every field is validated on construction (``ValueError``/``TypeError`` naming it).
+
     Attributes
     ----------
     value : float
-        The point prediction (NaN when only a region is predicted).
+        The point prediction: a finite number, or NaN when only a region is predicted.
     band : tuple of float or None
         The predicted region for the *measured statistic*: a predictive band (for a single
         draw), a critical region ``(0, critical value)``, an equivalence region
-        ``value ± margin`` or a half-line ``(margin, inf)`` for a directional claim.
-        ``None`` for a point prediction judged by :func:`agrees_within_se` or :func:`equivalence`.
+        ``value ± margin`` or a half-line ``(margin, inf)`` for a directional claim
+        (``lo <= hi``; no NaN; infinite ends allowed). ``None`` for a point prediction judged
+        by :func:`agrees_within_se` or :func:`equivalence`.
     level : float
-        Coverage of ``band`` when it is a predictive band (0.95 unless stated, docs/design.md §3).
+        Coverage of ``band`` when it is a predictive band, in (0, 1) (0.95 unless stated,
+        docs/design.md §3).
     details : dict
         Extra JSON-serialisable figures (method, law parameters, ...).
     thresholds : tuple of Threshold
@@ -252,7 +335,12 @@ class Prediction:
     density: Callable | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self):
+        object.__setattr__(self, "value", _real_or_nan("value", self.value))
+        object.__setattr__(self, "band", _band(self.band))
+        object.__setattr__(self, "level", check_probability("level", self.level))
+        object.__setattr__(self, "details", _mapping("details", self.details))
         object.__setattr__(self, "thresholds", _thresholds(self.thresholds))
+        _callable("density", self.density, none_ok=True)
 
     def to_json(self) -> dict:
         return to_jsonable(
@@ -270,7 +358,8 @@ class Prediction:
 class FigureData:
     """Data for one report figure; rendered by :mod:`rmt_sparsity.report.figures` (never here).
 
-    ``kind`` names a renderer in :data:`rmt_sparsity.report.figures.RENDERERS`. Kinds that
+    ``kind`` is one of :data:`FIGURE_KINDS`, the renderers of
+    :data:`rmt_sparsity.report.figures.RENDERERS`; ``data`` is a mapping. Kinds that
     draw a density over ``data["x"]`` also draw ``data["overlays"]`` (``{label: density}``),
     which the runner fills from the rivals' :attr:`Prediction.density`.
     """
@@ -278,6 +367,11 @@ class FigureData:
     kind: str
     title: str
     data: Mapping[str, Any]
+
+    def __post_init__(self):
+        check_choice("kind", self.kind, FIGURE_KINDS)
+        _text("title", self.title, empty_ok=True)
+        _mapping("data", self.data)
 
 
 @dataclass(frozen=True)
@@ -323,7 +417,9 @@ class ConvergenceRule:
         check_real("min_weight_change", self.min_weight_change, lo=0.0)
         check_int("plateau_window", self.plateau_window, min=0)
         check_real("plateau_rtol", self.plateau_rtol, lo=0.0)
-        if not isinstance(self.justification, str) or not self.justification:
+        if not isinstance(self.justification, str):
+            raise TypeError(f"justification must be a string; got {type(self.justification).__name__}")
+        if not self.justification.strip():
             raise ValueError("ConvergenceRule needs a justification (why these levels mean 'trained')")
 
     def _plateaued(self, curve) -> bool:
@@ -417,7 +513,8 @@ def relative_weight_change(init, trained) -> float:
     r"""Relative weight change :math:`\|W_T - W_0\|_F / \|W_0\|_F` over matching arrays.
 
     ``init`` and ``trained`` are arrays or sequences of arrays (e.g. every layer's weight
-    matrix), paired in order; the norms are taken over all of them together.
+    matrix), paired in order; the norms are taken over all of them together. Entries must be
+    finite real numbers (``ValueError``/``TypeError`` naming ``init`` or ``trained`` otherwise).
 
     Examples
     --------
@@ -425,8 +522,12 @@ def relative_weight_change(init, trained) -> float:
     >>> relative_weight_change([np.ones((2, 2))], [np.full((2, 2), 1.5)])
     0.5
     """
-    a = [np.asarray(x, dtype=float) for x in (init if isinstance(init, (list, tuple)) else [init])]
-    b = [np.asarray(x, dtype=float) for x in (trained if isinstance(trained, (list, tuple)) else [trained])]
+    def arrays(name, value):
+        if isinstance(value, (list, tuple)) and value and not isinstance(value[0], numbers.Number):
+            return [check_array(f"{name}[{i}]", x, dtype=float) for i, x in enumerate(value)]
+        return [check_array(name, value, dtype=float)]
+
+    a, b = arrays("init", init), arrays("trained", trained)
     if len(a) != len(b) or any(x.shape != y.shape for x, y in zip(a, b)):
         raise ValueError(f"init and trained must hold arrays of the same shapes; got {[x.shape for x in a]} "
                          f"and {[y.shape for y in b]}")
@@ -444,12 +545,18 @@ class Measurement:
     Attributes
     ----------
     value : float
+        A finite number, or NaN: a raw measurement whose statistic is computed later (the
+        draws are in ``raw``), or a quantity that could not be measured (the rules judge it
+        ``inconclusive``). Infinities are refused.
     se : float or None
-        Standard error of ``value`` (Monte-Carlo or across seeds); ``None`` when
-        the measurement is a single draw compared against a predictive band.
+        Standard error of ``value`` (Monte-Carlo or across seeds), a finite number >= 0;
+        ``None`` when the measurement is a single draw compared against a predictive band.
+        NaN only where no spread can be estimated: ``n < 2`` (as
+        :func:`rmt_sparsity._stats.mean_se` gives) or a NaN ``value``.
     n : int
-        Number of independent units behind ``value`` (matrices, seeds, draws); a
+        Number of independent units behind ``value`` (matrices, seeds, draws), >= 1; a
         mean over seeds uses a Student t interval with ``n - 1`` degrees of freedom.
+        ``n = 0`` only with a NaN ``value`` (nothing was measured).
     details : dict
         Extra JSON-serialisable figures.
     figures : tuple of FigureData
@@ -468,6 +575,32 @@ class Measurement:
     figures: tuple[FigureData, ...] = ()
     raw: Any = field(default=None, compare=False, repr=False)
     training: TrainingEvidence | None = None
+
+    def __post_init__(self):
+        value = _real_or_nan("value", self.value)
+        n = check_int("n", self.n, min=0)
+        if n == 0 and not math.isnan(value):
+            raise ValueError(f"n must be an integer >= 1 for a measured value; got 0 with value {value!r} "
+                             "(n = 0 means nothing was measured: value NaN)")
+        se = self.se
+        if se is not None:
+            se = _real_or_nan("se", se, lo=0.0)
+            if math.isnan(se) and n >= 2 and not math.isnan(value):
+                raise ValueError(f"se must be a finite number >= 0 for a value from n = {n} units; got nan")
+        object.__setattr__(self, "value", value)
+        object.__setattr__(self, "se", se)
+        object.__setattr__(self, "n", n)
+        object.__setattr__(self, "details", _mapping("details", self.details))
+        figures = self.figures
+        if isinstance(figures, (str, bytes, Mapping, FigureData)) or not isinstance(figures, Iterable):
+            raise TypeError(f"figures must be a sequence of FigureData; got {type(figures).__name__}")
+        figures = tuple(figures)
+        for f in figures:
+            if not isinstance(f, FigureData):
+                raise TypeError(f"figures must hold FigureData records; got {type(f).__name__}")
+        object.__setattr__(self, "figures", figures)
+        if self.training is not None and not isinstance(self.training, TrainingEvidence):
+            raise TypeError(f"training must be None or TrainingEvidence; got {type(self.training).__name__}")
 
     def to_json(self) -> dict:
         out = {"value": self.value, "se": self.se, "n": self.n, "details": dict(self.details)}
@@ -522,10 +655,9 @@ class Rival:
     description: str = ""
 
     def __post_init__(self):
-        if not isinstance(self.name, str) or not self.name:
-            raise ValueError(f"rival name must be a non-empty string; got {self.name!r}")
-        if not callable(self.predict):
-            raise TypeError(f"rival {self.name!r}: predict must be callable")
+        _text("name", self.name)
+        _callable("predict", self.predict)
+        _text("description", self.description, empty_ok=True)
 
 
 @dataclass(frozen=True)
@@ -581,7 +713,26 @@ class Claim:
     fixtures: tuple[str, ...] = ()
 
     def __post_init__(self):
+        _text("id", self.id)
+        if not _CLAIM_ID.fullmatch(self.id):
+            raise ValueError(f"id must be lower_snake_case (letters, digits, '_'; a letter first); got {self.id!r}")
+        _text("statement", self.statement)
+        _text("source", self.source)
+        _callable("predict", self.predict)
+        _callable("measure", self.measure)
+        _callable("compare", self.compare)
+        _callable("statistic", self.statistic, none_ok=True)
+        _mapping("profiles", self.profiles)
+        for p, cfg in self.profiles.items():
+            check_choice("profiles", p, PROFILES)
+            _mapping(f"profiles[{p!r}]", cfg)
         check_choice("kind", self.kind, KINDS)
+        for name in ("rivals", "fixtures"):
+            v = getattr(self, name)
+            if isinstance(v, (str, bytes, Mapping)) or not isinstance(v, Iterable):
+                raise TypeError(f"claim {self.id!r}: {name} must be a sequence; got {type(v).__name__} {v!r:.80}")
+        for f in self.fixtures:
+            _text("fixtures", f)
         rivals = tuple(self.rivals)
         for r in rivals:
             if not isinstance(r, Rival):
@@ -645,6 +796,12 @@ def combine_verdicts(theory: Verdict, rivals: Mapping[str, Verdict]) -> Verdict:
     >>> combine_verdicts(bad, {"Kish MP": ok}).status
     'fail'
     """
+    if not isinstance(theory, Verdict):
+        raise TypeError(f"theory must be a Verdict; got {type(theory).__name__} {theory!r:.80}")
+    _mapping("rivals", rivals)
+    for name, v in rivals.items():
+        if not isinstance(v, Verdict):
+            raise TypeError(f"rivals must map names to Verdicts; rivals[{name!r}] is {type(v).__name__}")
     if not rivals:
         return theory
     summary = "rivals: " + ", ".join(f"{name} {v.status}" for name, v in rivals.items())
@@ -670,6 +827,10 @@ def training_gate(verdict: Verdict, evidence: TrainingEvidence | None) -> Verdic
     >>> training_gate(Verdict("pass", "ok"), rule.evidence(steps=50, train_loss=0.5, weight_change=1.0)).reason[:30]
     'not converged at 50 steps (tra'
     """
+    if not isinstance(verdict, Verdict):
+        raise TypeError(f"verdict must be a Verdict; got {type(verdict).__name__} {verdict!r:.80}")
+    if evidence is not None and not isinstance(evidence, TrainingEvidence):
+        raise TypeError(f"evidence must be None or TrainingEvidence; got {type(evidence).__name__} {evidence!r:.80}")
     if evidence is None or evidence.reached:
         return verdict
     return Verdict("inconclusive", f"not converged at {evidence.steps} steps ({evidence.reason}); the rule said "
@@ -694,8 +855,9 @@ def no_effect_rival(margin_threshold: Threshold | float = 0.0, *, name: str = "n
     'inconclusive'
     """
     thr = margin_threshold if isinstance(margin_threshold, Threshold) else None
-    m = float(thr.value if thr is not None else margin_threshold)
-    check_real("margin", m, lo=0.0)
+    m = check_real("margin_threshold", thr.value if thr is not None else margin_threshold, lo=0.0)
+    _text("name", name)
+    _text("description", description, empty_ok=True)
 
     def predict(config):
         return Prediction(0.0, (-m, m), details={"rival": name}, thresholds=(thr,) if thr is not None else ())
@@ -713,7 +875,8 @@ def coverage_prediction(m: int, coverage: float, details: Mapping[str, Any]) -> 
     draws inside it is Binomial(m, coverage); the predicted value is
     ``coverage`` and its band the central 95 % interval of the observed
     fraction, :func:`rmt_sparsity._stats.binomial_band` (exact binomial
-    quantiles). Judge it with :func:`within_band`.
+    quantiles). Judge it with :func:`within_band`. ``m`` is at most ``10**12`` (beyond
+    that the exact quantiles are out of reach of double precision); ``coverage`` lies in (0, 1).
 
     Examples
     --------
@@ -723,11 +886,18 @@ def coverage_prediction(m: int, coverage: float, details: Mapping[str, Any]) -> 
     >>> p.thresholds[0].kind
     'critical_value'
     """
+    m = check_int("m", m, min=1, max=_MAX_DRAWS)
+    coverage = check_probability("coverage", coverage)
+    details = _mapping("details", details)
     lo, hi = binomial_band(m, coverage)
     thr = critical_value("binomial_band", (lo, hi),
                          f"central 95 % interval of X/m, X ~ Binomial(m = {m}, {coverage:g}) (exact quantiles)",
                          level=0.95)
     return Prediction(value=coverage, band=(lo, hi), level=0.95, details=details, thresholds=(thr,))
+
+
+#: Largest number of draws :func:`coverage_prediction` takes (exact binomial quantiles stay accurate below it).
+_MAX_DRAWS = 10**12
 
 
 # ============================================================================= rules
@@ -833,9 +1003,12 @@ def within_band(pred: Prediction, meas: Measurement, *, k: float | None = None, 
     >>> within_band(Prediction(float("nan"), (0.0, math.inf)), Measurement(-3.0, 1.0, 8)).status   # -3 SE
     'fail'
     """
+    _records(pred, meas)
     if pred.band is None:
-        raise ValueError("within_band needs a prediction with a band")
+        raise ValueError("within_band needs a prediction with a band (pred.band is None)")
     alpha = check_probability("alpha", alpha)
+    if k is not None:
+        k = check_real("k", k, lo=0.0, lo_open=True)
     lo, hi = (float(b) for b in pred.band)
     if math.isnan(lo) or math.isnan(hi) or lo > hi:
         raise ValueError(f"pred.band must be an interval (lo <= hi); got {pred.band!r}")
@@ -876,9 +1049,13 @@ def equivalence(pred: Prediction, meas: Measurement, *, margin: Threshold | floa
     >>> equivalence(Prediction(1.0), Measurement(1.04, 0.05, 8), margin=m).status
     'inconclusive'
     """
+    _records(pred, meas)
     thr = margin if isinstance(margin, Threshold) else None
-    mv = check_real("margin", float(thr.value if thr is not None else margin), lo=0.0)
+    mv = check_real("margin", thr.value if thr is not None else margin, lo=0.0)
     alpha = check_probability("alpha", alpha)
+    pred_se = check_real("pred_se", pred_se, lo=0.0)
+    if not isinstance(relative, (bool, np.bool_)):
+        raise TypeError(f"relative must be a bool; got {type(relative).__name__} {relative!r:.80}")
     p = float(pred.value)
     if not math.isfinite(p):
         raise ValueError(f"equivalence needs a finite point prediction; got {p!r}")
@@ -918,10 +1095,11 @@ def agrees_within_se(pred: Prediction, meas: Measurement, *, k: float = 4.0, pre
     >>> agrees_within_se(Prediction(1.0), Measurement(1.01, 0.1), margin=0.05).status   # a large SE never passes
     'inconclusive'
     """
+    _records(pred, meas)
     k = check_real("k", k, lo=0.0, lo_open=True)
     pred_se = check_real("pred_se", pred_se, lo=0.0)
     thr = margin if isinstance(margin, Threshold) else None
-    m = None if margin is None else check_real("margin", float(thr.value if thr is not None else margin), lo=0.0)
+    m = None if margin is None else check_real("margin", thr.value if thr is not None else margin, lo=0.0)
     v, p = float(meas.value), float(pred.value)
     if meas.se is None or not math.isfinite(float(meas.se)) or not math.isfinite(v):
         return Verdict("inconclusive", f"measured {v:.6g} has no usable standard error")
@@ -969,6 +1147,8 @@ def paired_effect(pred: Prediction, meas: Measurement, *, alpha: float = ALPHA) 
     >>> paired_effect(pred, Measurement(-0.03, 0.01, 8)).status  # -3 SE: significantly the wrong way
     'fail'
     """
+    _records(pred, meas)
+    alpha = check_probability("alpha", alpha)
     v, se, n = float(meas.value), meas.se, int(meas.n)
     extra = meas.details.get("summary", "")
     if se is None or not math.isfinite(float(se)) or not math.isfinite(v) or n < 2:
@@ -982,6 +1162,14 @@ def paired_effect(pred: Prediction, meas: Measurement, *, alpha: float = ALPHA) 
     if v0.status == "inconclusive":
         desc += "; interval includes the region's edge"
     return Verdict(v0.status, desc, v0.thresholds, v0.alpha)
+
+
+def _records(pred, meas) -> None:
+    """The rules' arguments: a :class:`Prediction` and a :class:`Measurement` (``TypeError`` otherwise)."""
+    if not isinstance(pred, Prediction):
+        raise TypeError(f"pred must be a Prediction; got {type(pred).__name__} {pred!r:.80}")
+    if not isinstance(meas, Measurement):
+        raise TypeError(f"meas must be a Measurement; got {type(meas).__name__} {meas!r:.80}")
 
 
 def _fmt_region(band) -> str:

@@ -30,7 +30,7 @@ import os
 import threading
 import time
 
-from .._checks import check_int
+from .._checks import check_int, check_real, check_size_budget
 
 __all__ = ["local_executor", "dask_executor", "pin_threads"]
 
@@ -61,6 +61,24 @@ def pin_threads(threads: int = 1) -> None:
         import numba
 
         numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+
+
+#: Memory a worker process needs at least (an interpreter with NumPy/SciPy loaded): the budget of ``workers``.
+_WORKER_BYTES = 100 * 2**20
+
+
+def _pool_size(workers, threads) -> tuple[int, int]:
+    """Validated ``(workers, threads)``: integers >= 1, refused up front when absurd.
+
+    ``threads`` is at most 64 x the CPU count (oversubscription beyond that is a mistake);
+    ``workers`` processes must fit the memory available now at about 100 MiB each.
+    """
+    cap = 64 * (os.cpu_count() or 1)
+    threads = check_int("threads", threads, min=1, max=cap)
+    workers = check_int("workers", workers, min=1)
+    check_size_budget("workers", workers, nbytes=workers * _WORKER_BYTES,
+                      what="that many worker processes (about 100 MiB each)")
+    return workers, threads
 
 
 def _exit_with_parent(parent: int, poll_s: float = 0.25) -> None:
@@ -116,10 +134,11 @@ def local_executor(workers: int | None = None, *, threads: int = 1, idle_timeout
     """
     from loky import get_reusable_executor
 
-    threads = check_int("threads", threads, min=1)
+    threads = check_int("threads", threads, min=1, max=64 * (os.cpu_count() or 1))
     if workers is None:
         workers = max(1, (os.cpu_count() or 1) // threads)
-    workers = check_int("workers", workers, min=1)
+    workers, threads = _pool_size(workers, threads)
+    idle_timeout = check_real("idle_timeout", idle_timeout, lo=0.0, lo_open=True)
     return get_reusable_executor(
         max_workers=workers,
         timeout=idle_timeout,
@@ -129,7 +148,21 @@ def local_executor(workers: int | None = None, *, threads: int = 1, idle_timeout
     )
 
 
-@contextlib.contextmanager
+def _timeout(timeout: str) -> str:
+    """``timeout`` checked: a Dask duration string (``"10s"``, ``"2 minutes"``) of more than 0 seconds."""
+    if not isinstance(timeout, str):
+        raise TypeError(f"timeout must be a duration string such as '10s'; got {type(timeout).__name__} {timeout!r:.80}")
+    from dask.utils import parse_timedelta
+
+    try:
+        seconds = parse_timedelta(timeout)
+    except (KeyError, ValueError, TypeError, IndexError):
+        seconds = None
+    if seconds is None or not seconds > 0:
+        raise ValueError(f"timeout must be a duration such as '10s' (more than 0 seconds); got {timeout!r}")
+    return timeout
+
+
 def dask_executor(address: str | None = None, *, workers: int = 2, threads: int = 1, timeout: str = "10s"):
     """Context manager yielding a Dask ``ClientExecutor`` (needs the ``[dask]`` extra).
 
@@ -138,20 +171,36 @@ def dask_executor(address: str | None = None, *, workers: int = 2, threads: int 
     address : str, optional
         Scheduler address (``tcp://host:8786``). ``None`` starts a
         ``LocalCluster`` of ``workers`` processes with ``threads`` threads each.
+    workers, threads : int
+        Integers >= 1, checked before anything starts: ``workers`` processes must fit the
+        memory available (about 100 MiB each), ``threads`` is at most 64 x the CPU count.
+    timeout : str
+        How long to wait for the scheduler: a Dask duration (``"10s"``, ``"2 minutes"``).
 
     Raises
     ------
+    ValueError, TypeError
+        At the call (before the ``with`` block is entered) for a bad argument.
     ConnectionError
         If the scheduler cannot be reached within ``timeout`` (one line, naming the address).
     """
     from .._optional import require
 
+    if address is not None and not isinstance(address, str):
+        raise TypeError(f"address must be None or a scheduler address (str); got {type(address).__name__} {address!r:.80}")
+    workers, threads = _pool_size(workers, threads)
     distributed = require("distributed", extra="dask", feature="dask_executor")
+    timeout = _timeout(timeout)
+    return _dask_client(distributed, address, workers, threads, timeout)
+
+
+@contextlib.contextmanager
+def _dask_client(distributed, address, workers, threads, timeout):
+    """The context of :func:`dask_executor` (its arguments already checked, when it was called)."""
     Client, LocalCluster = distributed.Client, distributed.LocalCluster
     cluster = None
     try:
         if address is None:
-            workers = check_int("workers", workers, min=1)
             cluster = LocalCluster(n_workers=workers, threads_per_worker=threads, processes=True,
                                    dashboard_address=None, env={v: str(threads) for v in _THREAD_ENV})
             client = Client(cluster)

@@ -17,13 +17,13 @@ import importlib
 import pkgutil
 import time
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
-from .._checks import check_choice
+from .._checks import check_choice, check_int
 from .._io import to_jsonable
 from .._optional import as_missing_extra
 from .._versions import package_versions
@@ -42,6 +42,7 @@ from .store import canonical_json
 __all__ = [
     "ClaimResult",
     "RivalResult",
+    "UnknownClaimError",
     "run_provenance",
     "registry",
     "all_claim_ids",
@@ -94,8 +95,30 @@ def all_claim_ids() -> list[str]:
     return list(registry())
 
 
+class UnknownClaimError(KeyError, ValueError):
+    """An id that names no registered claim: a ``KeyError`` (as a lookup) and a ``ValueError`` (bad input)."""
+
+    def __str__(self) -> str:  # KeyError would show the repr of the message
+        return str(self.args[0]) if self.args else ""
+
+
+def _claim_id(name: str, value, known) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a claim id (str); got {type(value).__name__} {value!r:.80}")
+    if value not in known:
+        raise UnknownClaimError(f"{name} {value!r} is not a registered claim (see all_claim_ids())")
+    return value
+
+
+def _seed(seed) -> int:
+    return check_int("seed", seed, min=0)
+
+
 def get_claim(claim_id: str) -> Claim:
-    """The registered claim with this id; ``KeyError`` for an unknown id.
+    """The registered claim with this id.
+
+    Raises ``UnknownClaimError`` (a ``KeyError`` and a ``ValueError``) for an unknown id,
+    ``TypeError`` for a non-string.
 
     Examples
     --------
@@ -103,9 +126,7 @@ def get_claim(claim_id: str) -> Claim:
     'theorem'
     """
     reg = registry()
-    if claim_id not in reg:
-        raise KeyError(claim_id)
-    return reg[claim_id]
+    return reg[_claim_id("claim_id", claim_id, reg)]
 
 
 def config_hash(config: Mapping[str, Any]) -> str:
@@ -116,6 +137,8 @@ def config_hash(config: Mapping[str, Any]) -> str:
     >>> config_hash({"a": 1, "b": 2}) == config_hash({"b": 2, "a": 1})
     True
     """
+    if not isinstance(config, Mapping):
+        raise TypeError(f"config must be a mapping (dict); got {type(config).__name__} {config!r:.80}")
     return hashlib.sha256(canonical_json(config).encode()).hexdigest()[:16]
 
 
@@ -129,6 +152,9 @@ def claim_seed(seed: int, claim_id: str) -> np.random.SeedSequence:
     >>> draw(0, "a") == draw(0, "a"), draw(0, "a") == draw(0, "b"), draw(0, "a") == draw(1, "a")
     (True, False, False)
     """
+    seed = _seed(seed)
+    if not isinstance(claim_id, str) or not claim_id:
+        raise TypeError(f"claim_id must be a non-empty string; got {type(claim_id).__name__} {claim_id!r:.80}")
     digest = int.from_bytes(hashlib.sha256(claim_id.encode()).digest()[:8], "little")
     return np.random.SeedSequence([int(seed), digest])
 
@@ -242,12 +268,13 @@ def run_claim(claim_id: str, *, profile: str = "quick", seed: int = 0, overrides
     Parameters
     ----------
     claim_id : str
-        A registered id (``KeyError`` otherwise).
+        A registered id (``UnknownClaimError``, a ``KeyError`` and ``ValueError``, otherwise).
     profile : {"smoke", "quick", "full"}
     seed : int
-        Run seed; the claim's generator is ``claim_seed(seed, claim_id)``.
+        Run seed, an integer >= 0; the claim's generator is ``claim_seed(seed, claim_id)``.
     overrides : mapping, optional
-        Config entries replacing the profile's (for tests and sweeps).
+        Config entries replacing the profile's (for tests and sweeps); each key must be one of
+        the profile's config keys (``ValueError`` naming the unknown ones).
     claim : Claim, optional
         Run this claim object instead of the registered one (same id and seed; tests use it
         to swap a rival in as the prediction).
@@ -265,14 +292,28 @@ def run_claim(claim_id: str, *, profile: str = "quick", seed: int = 0, overrides
     training evidence.
     """
     check_choice("profile", profile, PROFILES)
+    seed = _seed(seed)
     if claim is None:
         claim = get_claim(claim_id)
+    elif not isinstance(claim, Claim):
+        raise TypeError(f"claim must be None or a Claim; got {type(claim).__name__}")
+    elif not isinstance(claim_id, str) or claim_id != claim.id:
+        raise ValueError(f"claim_id must be the claim's own id {claim.id!r}; got {claim_id!r:.80}")
+    if fixtures is not None and not isinstance(fixtures, Mapping):
+        raise TypeError(f"fixtures must be None or a mapping {{id: FixtureResult}}; got {type(fixtures).__name__}")
     config = claim.config_for(profile)
-    if overrides:
+    if overrides is not None:
+        if not isinstance(overrides, Mapping):
+            raise TypeError(f"overrides must be None or a mapping of config entries; got {type(overrides).__name__} "
+                            f"{overrides!r:.80}")
+        unknown = [k for k in overrides if k not in config]
+        if unknown:
+            raise ValueError(f"overrides: unknown config key(s) {', '.join(map(repr, unknown))} for claim "
+                             f"{claim.id!r} (profile {profile!r} has {', '.join(map(repr, config)) or 'none'})")
         config.update(overrides)
     provenance = {
         "profile": profile,
-        "seed": int(seed),
+        "seed": seed,
         "config": config,
         "config_hash": config_hash(config),
         "versions": package_versions(),
@@ -360,7 +401,10 @@ def run_claims(
     Parameters
     ----------
     ids : sequence of str, optional
-        Claim ids; unknown ids raise ``KeyError`` before anything runs.
+        Claim ids (a list, not one string); unknown ids raise ``UnknownClaimError`` (a ``KeyError``
+        and ``ValueError``) before anything runs; an empty sequence is a ``ValueError``.
+    seed : int
+        Run seed, an integer >= 0.
     executor : concurrent.futures.Executor, optional
         Runs the claims in parallel (e.g. a Dask client's executor); results
         keep the order of ``ids``.
@@ -368,10 +412,23 @@ def run_claims(
         Directory where fixture units are stored and reused (``verify`` uses ``OUT/fixtures``).
     """
     all_ids = all_claim_ids()
+    if ids is not None and (isinstance(ids, (str, bytes, Mapping)) or not isinstance(ids, Iterable)):
+        raise TypeError(f"ids must be None or a sequence of claim ids; got {type(ids).__name__} {ids!r:.80} "
+                        "(one id: ids=[id])")
     ids = list(all_ids if ids is None else ids)
+    if not ids:
+        raise ValueError("ids must name at least one claim (None runs every claim); got an empty sequence")
+    bad = [i for i in ids if not isinstance(i, str)]
+    if bad:
+        raise TypeError(f"ids must hold claim ids (str); got {bad[0]!r:.80} of type {type(bad[0]).__name__}")
     unknown = [i for i in ids if i not in all_ids]
     if unknown:
-        raise KeyError(", ".join(unknown))
+        raise UnknownClaimError(f"ids: unknown claim id(s) {', '.join(map(repr, unknown))} (see all_claim_ids())")
+    check_choice("profile", profile, PROFILES)
+    seed = _seed(seed)
+    if executor is not None and not callable(getattr(executor, "submit", None)):
+        raise TypeError(f"executor must be None or a concurrent.futures.Executor (with submit); got "
+                        f"{type(executor).__name__} {executor!r:.80}")
     from tqdm.auto import tqdm
 
     from .fixtures import resolve_fixtures
@@ -429,6 +486,14 @@ def run_provenance(results: Sequence[ClaimResult], *, profile: str, seed: int) -
     """
     import datetime
 
+    if isinstance(results, (str, bytes, Mapping)) or not isinstance(results, Iterable):
+        raise TypeError(f"results must be a sequence of ClaimResult; got {type(results).__name__} {results!r:.80}")
+    results = list(results)
+    for r in results:
+        if not isinstance(r, ClaimResult):
+            raise TypeError(f"results must hold ClaimResult records; got {type(r).__name__} {r!r:.80}")
+    check_choice("profile", profile, PROFILES)
+    seed = _seed(seed)
     hashes = {r.id: r.provenance.get("config_hash") for r in results}
     return {
         "schema_version": SCHEMA_VERSION,

@@ -29,6 +29,7 @@ import itertools
 import json
 import math
 import numbers
+import os
 import socket
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
@@ -40,6 +41,24 @@ from .._versions import package_versions
 
 __all__ = ["canonical_json", "point_key", "expand_grid", "point_record", "record_problems", "ResultStore",
            "SweepResult", "CorruptRecordWarning", "RECORD_FIELDS"]
+
+
+def as_path(name: str, value) -> Path:
+    """``value`` as a :class:`~pathlib.Path`: a non-empty ``str`` or path-like (``TypeError``/``ValueError`` naming ``name``).
+
+    ``''`` is refused rather than read as the current directory.
+
+    Examples
+    --------
+    >>> as_path("store", "runs/x").as_posix()
+    'runs/x'
+    """
+    if isinstance(value, bytes) or not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a path (str or path-like); got {type(value).__name__} {value!r:.80}")
+    text = os.fspath(value)
+    if isinstance(text, bytes) or not text.strip():
+        raise ValueError(f"{name} must be a non-empty path; got {value!r:.80}")
+    return Path(text)
 
 
 class CorruptRecordWarning(UserWarning):
@@ -219,7 +238,7 @@ class ResultStore:
     """
 
     def __init__(self, path):
-        self.path = Path(path)
+        self.path = as_path("path", path)
         if self.path.exists() and not self.path.is_dir():
             raise ValueError(f"store must be a directory; {str(self.path)!r} is a file")
 

@@ -16,12 +16,16 @@ import functools
 import os
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 
 from .._checks import check_int
 from .ensemble_sweep import EnsembleExperiment, run_ensemble_sweep
-from .store import ResultStore, SweepResult, expand_grid, point_key, point_record
+from .executors import _pool_size
+from .store import ResultStore, SweepResult, as_path, expand_grid, point_key, point_record
+
+#: Largest seed a sweep takes: seeds reach int64 arrays and JAX keys (``jax.random.key`` takes int64).
+_MAX_SEED = 2**63 - 1
 
 __all__ = ["Sweep"]
 
@@ -155,9 +159,9 @@ class Sweep:
     grid : dict of lists or list of dicts
         A dict is expanded to its Cartesian product.
     seeds : iterable of int
-        Every config runs once per seed.
+        Every config runs once per seed (integers in ``[0, 2**63 - 1]``).
     store : path-like or ResultStore
-        Where records go; points already stored are never recomputed.
+        Where records go (a non-empty path); points already stored are never recomputed.
     executor : concurrent.futures.Executor, "local", "serial" or None
         ``None``/``"local"`` uses :func:`~rmt_sparsity.experiments.executors.local_executor`
         (a reusable local process pool, stopped at once on Ctrl-C); ``"serial"`` runs in this
@@ -180,15 +184,21 @@ class Sweep:
             raise TypeError(f"fn must be callable; got {type(fn).__name__}")
         self.fn = fn
         self.configs = expand_grid(grid)
+        if isinstance(seeds, (str, bytes, Mapping)) or not isinstance(seeds, Iterable):
+            raise TypeError(f"seeds must be a sequence of integers >= 0; got {type(seeds).__name__} {seeds!r:.80}")
         seeds = list(seeds)
         if not seeds:
             raise ValueError("seeds must not be empty")
-        self.seeds = [check_int("seeds[i]", s, min=0) for s in seeds]
-        self.store = store if isinstance(store, ResultStore) else ResultStore(store)
+        self.seeds = [check_int("seeds", s, min=0, max=_MAX_SEED) for s in seeds]
+        self.store = store if isinstance(store, ResultStore) else ResultStore(as_path("store", store))
         if executor not in (None, "local", "serial") and not isinstance(executor, Executor):
-            raise TypeError(f"executor must be a concurrent.futures.Executor, 'local', 'serial' or None; got {executor!r}")
+            raise TypeError(f"executor must be a concurrent.futures.Executor, 'local', 'serial' or None; got {executor!r:.80}")
         self.executor = executor
+        if workers is not None:
+            workers, _ = _pool_size(workers, 1)
         self.workers = workers
+        if experiment is not None and (not isinstance(experiment, str) or not experiment):
+            raise TypeError(f"experiment must be None or a non-empty string; got {experiment!r:.80}")
         default_name = getattr(fn, "name", None) if not hasattr(fn, "__qualname__") else None
         self.experiment = experiment or default_name or f"{fn.__module__}.{fn.__qualname__}"
 

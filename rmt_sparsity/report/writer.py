@@ -9,7 +9,9 @@ section; then every claim's details (thresholds with their derivation or justifi
 rivals with their statistics and reasons, training evidence, figures with the rivals'
 densities overlaid).
 
-Every file is written atomically (temporary file, then ``os.replace``).
+Every file is written atomically (temporary file, then ``os.replace``), and the report as a whole
+too: each run writes into its own directory and then switches ``latest`` to it in one step
+(:mod:`rmt_sparsity.report.layout`).
 """
 
 from __future__ import annotations
@@ -234,25 +236,57 @@ def _provenance_items(run) -> list[tuple[str, str]]:
 
 
 def write_report(results, out_dir, *, profile: str, seed: int) -> dict[str, Path]:
-    """Write ``claims.json``, ``claims-<profile>.json``, ``report.md``, ``report.html`` and ``figures/*.png``.
+    """Write the report of one run into a fresh run directory of ``out_dir``, then publish it atomically.
+
+    The run directory (``out_dir/verify-runs/<UTC time>-...``) receives ``claims.json``,
+    ``claims-<profile>.json`` (merged with the previous run's, and the previous run's files of the
+    other profiles carried over, so the report shows their verdicts side by side), ``report.md``,
+    ``report.html`` and ``figures/*.png``. Only when every file is written does ``out_dir/latest``
+    switch to it (:mod:`rmt_sparsity.report.layout`), so a reader of ``out_dir/claims.json``,
+    ``out_dir/report.html`` ... (fixed links into ``latest/``) sees the old report or the new one,
+    never a mix, even when the run is killed between two writes.
 
     Parameters
     ----------
-    results : list of ClaimResult
+    results : sequence of ClaimResult
+        At least one.
     out_dir : path-like
-        Created if missing.
-    profile, seed
-        Recorded in the run provenance.
+        The report directory (created if missing). Checked before anything is written:
+        ``''`` and directories holding report names this layout did not write are refused
+        (:func:`~rmt_sparsity.report.layout.check_out_dir`).
+    profile : {"smoke", "quick", "full"}
+    seed : int
+        Recorded in the run provenance (an integer >= 0).
 
     Returns
     -------
     dict
         Paths of the files written (``claims``, ``claims_profile``, ``markdown``, ``html``, and
-        one ``figure:<name>`` per figure).
+        one ``figure:<name>`` per figure), as read through ``out_dir`` (or inside the run
+        directory where symbolic links are unavailable), and ``run_dir``.
     """
-    out = Path(out_dir)
-    fig_dir = out / "figures"
-    fig_dir.mkdir(parents=True, exist_ok=True)
+    from ..experiments.runner import ClaimResult
+    from .._checks import check_choice, check_int
+    from . import layout
+
+    out = layout.check_out_dir(out_dir)
+    if isinstance(results, (str, bytes, dict)) or not hasattr(results, "__iter__"):
+        raise TypeError(f"results must be a sequence of ClaimResult; got {type(results).__name__} {results!r:.80}")
+    results = list(results)
+    if not results:
+        raise ValueError("results must hold at least one ClaimResult; got an empty sequence")
+    for r in results:
+        if not isinstance(r, ClaimResult):
+            raise TypeError(f"results must hold ClaimResult records; got {type(r).__name__} {r!r:.80}")
+    check_choice("profile", profile, PROFILES)
+    seed = check_int("seed", seed, min=0)
+
+    out.mkdir(parents=True, exist_ok=True)
+    layout.migrate_legacy(out)
+    prev = layout.latest_run(out)
+    run_dir = layout.new_run_dir(out)
+    fig_dir = run_dir / "figures"
+    fig_dir.mkdir()
     written: dict[str, Path] = {}
 
     records = []
@@ -271,19 +305,30 @@ def write_report(results, out_dir, *, profile: str, seed: int) -> dict[str, Path
                 except MissingExtraError:  # no matplotlib (the [report] extra): no figures; `verify` says so
                     continue
                 figs.append((fig.title, path))
-                written[f"figure:{name}"] = path
+                written[f"figure:{name}"] = Path("figures") / name
         rec["figures"] = [f"figures/{p.name}" for _, p in figs]
         figure_files[r.id] = figs
         records.append(rec)
     run = run_provenance(results, profile=profile, seed=seed)
     doc = claims_document(records, run=run)
-    written["claims"] = atomic_write_json(out / "claims.json", doc)
-    written["claims_profile"] = atomic_write_json(out / f"claims-{profile}.json",
-                                                  merge_profile_document(out / f"claims-{profile}.json", doc))
-    others = _other_profiles(out, profile)
-    written["markdown"] = atomic_write_text(out / "report.md", _markdown(records, run, others, figure_files))
-    written["html"] = atomic_write_text(out / "report.html", _html(records, run, others, figure_files))
-    return written
+    atomic_write_json(run_dir / "claims.json", doc)
+    written["claims"] = Path("claims.json")
+    prev_profile = prev / f"claims-{profile}.json" if prev is not None else run_dir / "none.json"
+    atomic_write_json(run_dir / f"claims-{profile}.json", merge_profile_document(prev_profile, doc))
+    written["claims_profile"] = Path(f"claims-{profile}.json")
+    if prev is not None:  # the other profiles' records, carried over so that the run directory is self-contained
+        for p in PROFILES:
+            src = prev / f"claims-{p}.json"
+            if p != profile and src.is_file():
+                atomic_write_text(run_dir / src.name, src.read_text())
+    others = _other_profiles(run_dir, profile)
+    atomic_write_text(run_dir / "report.md", _markdown(records, run, others, figure_files))
+    atomic_write_text(run_dir / "report.html", _html(records, run, others, figure_files))
+    written["markdown"], written["html"] = Path("report.md"), Path("report.html")
+    base = layout.publish(out, run_dir)
+    paths = {k: base / v for k, v in written.items()}
+    paths["run_dir"] = run_dir
+    return paths
 
 
 # ----------------------------------------------------------------------------- Markdown

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from hypothesis import strategies as st
 
 from .spec import Spec
-from .values import Arg, Bad, Call, Choice, Fixed, Int, Kind, Mapping, Obj, Path, Real, Seq, lazy
+from .values import Arg, Array, Bad, Call, Choice, Fixed, Int, Kind, Mapping, Obj, Path, Real, Seq, Text, lazy
 
 PROB = Real(lo=0.0, hi=1.0, lo_open=True, hi_open=True)
 E = "heavy"
@@ -76,7 +76,9 @@ _NUM_BAD = ["nan", "inf", "-1", "abc", ""]
 _INT_BAD = ["-1", "2.5", "abc", str(2**64)]
 
 EXPERIMENTS = [
-    Spec("experiments.Claim", {"id": Arg("toy", Choice()), "statement": Arg("s", Fixed()), "source": Arg("arXiv 0000.00000", Fixed()),
+    # id: any lower_snake_case string is a valid id, so "bogus" is not a bad value; "" and "RELU " (and
+    # "a b") break the id format and are
+    Spec("experiments.Claim", {"id": Arg("toy", Choice(bogus=("", "RELU ", "a b"))), "statement": Arg("s", Fixed()), "source": Arg("arXiv 0000.00000", Fixed()),
                                "predict": Arg(lazy(lambda: (lambda cfg: _pred())), Call()),
                                "measure": Arg(lazy(lambda: (lambda cfg, rng: _meas())), Call()),
                                "compare": Arg(lazy(lambda: _exp().within_band), Call()),
@@ -84,11 +86,15 @@ EXPERIMENTS = [
                                "kind": Arg("theorem", Choice())}),
     Spec("experiments.ClaimResult", exempt="result record built by run_claim"),
     Spec("experiments.SweepResult", exempt="result record built by Sweep.run"),
-    Spec("experiments.FigureData", {"kind": Arg("hist", Choice()), "title": Arg("t", Fixed()),
+    Spec("experiments.FigureData", {"kind": Arg("bars", Choice()), "title": Arg("t", Fixed()),
                                     "data": Arg({"x": [1.0, 2.0]}, Mapping(known=False))}),
-    Spec("experiments.Measurement", {"value": Arg(1.0, Real()), "se": Arg(0.1, Real(lo=0.0, none_ok=True)),
+    # value NaN is valid: a raw measurement whose statistic is computed later, or a quantity that could not be
+    # measured (documented; the rules judge it inconclusive)
+    Spec("experiments.Measurement", {"value": Arg(1.0, Real(), skip=("nan",)), "se": Arg(0.1, Real(lo=0.0, none_ok=True)),
                                      "n": Arg(3, Int(min=1, huge_bad=False))}),
-    Spec("experiments.Prediction", {"value": Arg(1.0, Real()), "band": Arg((0.9, 1.1), Seq()),
+    # value NaN is valid (a region-only prediction: a directional half-line, a critical region); band None is
+    # valid (a point prediction judged by agrees_within_se or equivalence); both documented
+    Spec("experiments.Prediction", {"value": Arg(1.0, Real(), skip=("nan",)), "band": Arg((0.9, 1.1), Seq(none_ok=True)),
                                     "level": Arg(0.95, PROB)}),
     Spec("experiments.Verdict", {"status": Arg("pass", Choice()), "reason": Arg("", Fixed())}),
     Spec("experiments.agrees_within_se", {"pred": Arg(lazy(_pred), Obj()), "meas": Arg(lazy(_meas), Obj()),
@@ -98,16 +104,19 @@ EXPERIMENTS = [
     Spec("experiments.paired_effect", {"pred": Arg(lazy(lambda: _exp().Prediction(math.nan, (0.0, math.inf))), Obj()),
                                        "meas": Arg(lazy(_meas), Obj())}),
     Spec("experiments.within_band", {"pred": Arg(lazy(_pred), Obj()), "meas": Arg(lazy(_meas), Obj()),
-                                     "k": Arg(2.0, Real(lo=0.0, lo_open=True))}),
+                                     # k=None is the documented default (the Student t multiplier)
+                                     "k": Arg(2.0, Real(lo=0.0, lo_open=True, none_ok=True))}),
     Spec("experiments.all_claim_ids", {}),
-    Spec("experiments.claim_seed", {"seed": Arg(0, Int(min=0, huge_bad=False)), "claim_id": Arg("mp_extreme_ratio", Choice())}),
+    # claim_id: any non-empty string is hashed (the docstring's own example uses "a" and "b"): no bogus category
+    Spec("experiments.claim_seed", {"seed": Arg(0, Int(min=0, huge_bad=False)), "claim_id": Arg("mp_extreme_ratio", Text())}),
     Spec("experiments.config_hash", {"config": Arg({"a": 1, "b": [1.0, 2.0]}, Mapping(known=False))}),
     Spec("experiments.get_claim", {"claim_id": Arg("mp_extreme_ratio", Choice())}),
     Spec("experiments.registry", {}),
     Spec("experiments.run_claim", {"claim_id": Arg(CHEAP_CLAIM, Choice()), "profile": Arg("smoke", Choice()),
                                    "seed": Arg(0, Int(min=0, huge_bad=False)),
                                    "overrides": Arg(None, Mapping(none_ok=True))}, cost=E, timeout=60),
-    Spec("experiments.run_claims", {"ids": Arg([CHEAP_CLAIM], Seq()), "profile": Arg("smoke", Choice()),
+    # ids=None is the documented "every registered claim" (minutes, not a bad value)
+    Spec("experiments.run_claims", {"ids": Arg([CHEAP_CLAIM], Seq(none_ok=True)), "profile": Arg("smoke", Choice()),
                                     "seed": Arg(0, Int(min=0, huge_bad=False)), "progress": Arg(False),
                                     "executor": Arg(None, Obj(none_ok=True))}, cost=E, timeout=60),
     Spec("experiments.Sweep", {"fn": Arg(lazy(lambda: sweep_fn), Call()), "grid": Arg({"x": [1, 2]}, Mapping(known=False)),
@@ -123,6 +132,90 @@ EXPERIMENTS = [
     Spec("experiments.dask_executor", {"address": Arg(None, Fixed()), "workers": Arg(1, Int(min=1)),
                                        "threads": Arg(1, Int(min=1)), "timeout": Arg("10s", Choice())},
          post=lambda ex: getattr(ex, "shutdown", lambda: None)(), cost=E, timeout=60),
+]
+
+def _rule():
+    return _exp().ConvergenceRule(0.1, 0.05, "digits MSE: 0.1 is below a constant predictor's 0.45")
+
+
+def _evidence():
+    return _rule().evidence(steps=50, train_loss=[0.5], weight_change=[0.3])
+
+
+def null_draw(rng):
+    """A top-level (picklable) null replicate: the mean of four standard normals."""
+    return float(rng.standard_normal(4).mean())
+
+
+def _null_spec():
+    return _exp().NullSpec("toy_claim", "theory", "mean of 4 standard normals", {"m": 4}, draw=null_draw, draws=200)
+
+
+@dataclass
+class ThresholdValue(Kind):
+    """A threshold's value: a real (NaN: not computed; ±inf: a half-line's end) or a pair ``(lo, hi)``."""
+
+    def categories(self):
+        out = super().categories()
+        out["wrong_type"] = st.one_of(st.sampled_from([Bad("wrong_type", "value", v) for v in
+                                                       ("abc", 1 + 1j, [1.0, 2.0, 3.0], {"a": 1})]),
+                                      st.just(Bad("wrong_type", "obj")))
+        return out
+
+
+_NAME = Choice(bogus=("", "   "))  # a non-empty name: any text but blank is valid
+
+PENDING = [
+    Spec("experiments.ConvergenceRule", {
+        "max_train_loss": Arg(0.1, Real(lo=0.0, lo_open=True, inf_ok=True)),
+        "min_weight_change": Arg(0.05, Real(lo=0.0)),
+        "justification": Arg("a constant predictor's loss is 0.45", _NAME),
+        # plateau_window only indexes a recorded curve: a huge window is "never plateaued", not an allocation
+        "plateau_window": Arg(3, Int(min=0, huge_bad=False)),
+        "plateau_rtol": Arg(0.01, Real(lo=0.0))}),
+    Spec("experiments.Rival", {"name": Arg("no effect", _NAME),
+                               "predict": Arg(lazy(lambda: (lambda cfg: _pred())), Call()),
+                               "description": Arg("the treatment does nothing", Text())}),
+    Spec("experiments.RivalResult", exempt="result record built by run_claim"),
+    Spec("experiments.TrainingEvidence", exempt="result record built by ConvergenceRule.evidence"),
+    Spec("experiments.Threshold", {"name": Arg("ks_critical_value", _NAME), "value": Arg(0.012, ThresholdValue()),
+                                   "kind": Arg("critical_value", Choice()),
+                                   "derivation": Arg("95% quantile of 2000 MC draws", Text()),
+                                   "justification": Arg("", Text()),
+                                   "level": Arg(0.95, Real(lo=0.0, hi=1.0, lo_open=True, hi_open=True, none_ok=True))}),
+    Spec("experiments.critical_value", {"name": Arg("t", _NAME), "value": Arg(2.35, ThresholdValue()),
+                                        "derivation": Arg("one-sided 95% Student t, 3 df", _NAME),
+                                        "level": Arg(None, Real(lo=0.0, hi=1.0, lo_open=True, hi_open=True,
+                                                                none_ok=True), )}),
+    Spec("experiments.margin", {"name": Arg("margin", _NAME), "value": Arg(0.01, ThresholdValue()),
+                                "justification": Arg("1 % of the spectrum is the claim's resolution", _NAME)}),
+    Spec("experiments.combine_verdicts", {"theory": Arg(lazy(lambda: _exp().Verdict("pass", "in band")), Obj()),
+                                          "rivals": Arg(lazy(lambda: {"Kish MP": _exp().Verdict("fail", "out")}),
+                                                        Mapping(known=False))}),
+    Spec("experiments.training_gate", {"verdict": Arg(lazy(lambda: _exp().Verdict("pass", "ok")), Obj()),
+                                       "evidence": Arg(lazy(_evidence), Obj(none_ok=True))}),
+    Spec("experiments.equivalence", {"pred": Arg(lazy(lambda: _exp().Prediction(1.0)), Obj()),
+                                     "meas": Arg(lazy(_meas), Obj()),
+                                     "margin": Arg(0.1, Real(lo=0.0)), "alpha": Arg(0.05, PROB),
+                                     "pred_se": Arg(0.0, Real(lo=0.0)),
+                                     "relative": Arg(False, Choice(bogus=("yes",), wrong=(1.5, [True])))}),
+    Spec("experiments.no_effect_rival", {"margin_threshold": Arg(0.01, Real(lo=0.0)), "name": Arg("no effect", _NAME),
+                                         "description": Arg("the effect is 0", Text())}),
+    Spec("experiments.relative_weight_change", {
+        "init": Arg(lazy(lambda: __import__("numpy").ones((2, 3))), Array(ndim=None, linked=(0, 1))),
+        "trained": Arg(lazy(lambda: __import__("numpy").full((2, 3), 1.5)), Array(ndim=None, linked=(0, 1)))}),
+    Spec("experiments.NullSpec", {"claim": Arg("toy_claim", _NAME), "hypothesis": Arg("theory", _NAME),
+                                  "statistic": Arg("mean of 4 standard normals", _NAME),
+                                  "sizes": Arg({"m": 4}, Mapping(known=False)),
+                                  "draw": Arg(lazy(lambda: null_draw), Call()),
+                                  "draws": Arg(200, Int(min=1)), "sampler": Arg("", Text())},
+         post=lambda spec: __import__("rmt_sparsity.experiments", fromlist=["x"]).null_critical_value(
+             spec, use_table=False)),
+    Spec("experiments.null_critical_value", {"spec": Arg(lazy(_null_spec), Obj()), "alpha": Arg(0.05, PROB),
+                                             "name": Arg("critical_value", _NAME), "use_table": Arg(False)}),
+    Spec("experiments.run_provenance", {"results": Arg(lazy(_results, cache=True), Seq(empty_ok=True)),
+                                        "profile": Arg("smoke", Choice()),
+                                        "seed": Arg(0, Int(min=0, huge_bad=False))}, cost=E, timeout=60),
 ]
 
 REPORT = [
@@ -144,4 +237,4 @@ CLI = [
          target=lambda: __import__("rmt_sparsity.cli", fromlist=["x"]).main, returns_code=True, cost=E, timeout=60),
 ]
 
-SPECS = EXPERIMENTS + REPORT + CLI
+SPECS = EXPERIMENTS + PENDING + REPORT + CLI
