@@ -45,8 +45,8 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import check_int, check_probability
-from .claims import Threshold, critical_value
+from .._checks import check_int, check_probability, check_size_budget
+from .claims import Threshold, _callable, _mapping, _text, critical_value
 from .store import canonical_json
 
 __all__ = ["NullSpec", "null_critical_value", "null_band", "simulate_null", "summarize_null", "TABLE_PATH",
@@ -60,6 +60,9 @@ LEVELS = (0.005, 0.025, 0.05, 0.5, 0.95, 0.975, 0.99, 0.995)
 
 _TABLE: dict | None = None
 _RECORDING: list | None = None
+
+#: Most replicates one null may ask for: each is a Python-level simulation (the shipped tables use 100-1000).
+MAX_DRAWS = 10**7
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,16 @@ class NullSpec:
     draw: Callable[[np.random.Generator], float] = field(compare=False, repr=False)
     draws: int = 1000
     sampler: str = ""
+
+    def __post_init__(self):
+        for name in ("claim", "hypothesis", "statistic"):
+            _text(name, getattr(self, name))
+        _mapping("sizes", self.sizes)
+        _callable("draw", self.draw)
+        draws = check_int("draws", self.draws, min=1)
+        check_size_budget("draws", draws, iterations=draws, max_iterations=MAX_DRAWS, what="null replicates")
+        _text("sampler", self.sampler, empty_ok=True)
+        object.__setattr__(self, "draws", draws)
 
     @property
     def key(self) -> str:
@@ -259,6 +272,8 @@ def null_critical_value(spec: NullSpec, *, alpha: float = 0.05, name: str = "cri
     lookup. The derivation names the statistic, hypothesis, sampler, sizes, number of draws,
     the quantile's order-statistic 95 % interval and where the number came from.
     """
+    if not isinstance(spec, NullSpec):
+        raise TypeError(f"spec must be a NullSpec; got {type(spec).__name__} {spec!r:.80}")
     alpha = check_probability("alpha", alpha)
     level = round(1.0 - alpha, 10)
     entry, source = _entry(spec, (level,), use_table)
