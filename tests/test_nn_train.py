@@ -172,7 +172,7 @@ def test_train_config_checks_its_fields():
         TrainConfig(steps=1, lr=[0.0])
     with pytest.raises(ValueError, match="relative=True needs sigma"):
         TrainConfig(steps=1, relative=True, sigma=[None, None])
-    with pytest.raises(ValueError, match="steps must be an integer >= 1; got 0"):
+    with pytest.raises(ValueError, match="steps must be an integer >= 1 and <= 2147483647; got 0"):
         TrainConfig(steps=0)
     with pytest.raises(ValueError, match=r"cov_discount must be a finite number > 0.0 and <= 1.0; got 1.5"):
         TrainConfig(steps=1, cov_discount=1.5)

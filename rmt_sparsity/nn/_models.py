@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._checks import check_choice, check_int, check_key, check_real
+from .._checks import check_choice, check_int, check_key, check_real, check_size_budget
 from ._activations import check_activation, get_activation
 from ._layers import (
     clip_zeroth_bias,
@@ -29,7 +29,7 @@ from ._layers import (
     restricted_gamma_lower,
 )
 
-__all__ = ["MLP", "VARIANTS", "LAYERNORMS", "HOOK_POINTS"]
+__all__ = ["MLP", "VARIANTS", "LAYERNORMS", "HOOK_POINTS", "MAX_DIM", "MAX_DEPTH"]
 
 #: Model variants (see :class:`MLP`).
 VARIANTS = ("mlp", "residual", "ffn")
@@ -37,6 +37,12 @@ VARIANTS = ("mlp", "residual", "ffn")
 LAYERNORMS = ("affine", "plain", "restricted", "restricted_finetune", "none")
 #: Hook points of each key layer; a hook name is ``f"layer{i}.{point}"``.
 HOOK_POINTS = ("input", "pre", "post")
+#: Largest width, input/output dimension, token count, batch or step count accepted: JAX indexes
+#: arrays and counts steps with int32 unless ``jax_enable_x64`` is set, so 2**31 - 1 is the last safe value.
+MAX_DIM = 2**31 - 1
+#: Largest depth: the key layers are unrolled in the traced forward pass (one copy of the layer's
+#: program per layer), so compiling even 10^4 layers takes minutes; deeper stacks are refused.
+MAX_DEPTH = 10_000
 
 
 def _normal_pieces(key, shapes, dtype):
@@ -137,6 +143,14 @@ class MLP:
     noise_layers : {"keys", "all"}
         Dense layers that carry the magic synapse.
 
+    Raises
+    ------
+    ValueError
+        A size above :data:`MAX_DIM` (``depth`` above :data:`MAX_DEPTH`), or a model whose
+        :attr:`n_params` parameters would not fit in the memory available now
+        (:func:`rmt_sparsity._checks.check_size_budget`): refused on construction,
+        before anything is allocated or traced.
+
     Notes
     -----
     Hooks: ``apply(..., hooks={name: fn})`` with ``name`` = ``f"layer{i}.input"``
@@ -173,13 +187,13 @@ class MLP:
 
     def __post_init__(self):
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
-        set_("d_in", check_int("d_in", self.d_in, min=1))
-        set_("d_out", check_int("d_out", self.d_out, min=1))
-        set_("width", check_int("width", self.width, min=1))
-        set_("depth", check_int("depth", self.depth, min=1))
+        set_("d_in", check_int("d_in", self.d_in, min=1, max=MAX_DIM))
+        set_("d_out", check_int("d_out", self.d_out, min=1, max=MAX_DIM))
+        set_("width", check_int("width", self.width, min=1, max=MAX_DIM))
+        set_("depth", check_int("depth", self.depth, min=1, max=MAX_DEPTH))
         check_choice("variant", self.variant, VARIANTS)
         if self.d_ff is not None:
-            set_("d_ff", check_int("d_ff", self.d_ff, min=1))
+            set_("d_ff", check_int("d_ff", self.d_ff, min=1, max=MAX_DIM))
         ap = dict(self.activation_params) if self.activation_params else {}
         _, ap = check_activation(self.activation, ap)
         set_("activation_params", tuple(sorted(ap.items())))
@@ -192,10 +206,19 @@ class MLP:
             raise TypeError(f"zeroth_bias must be a bool; got {self.zeroth_bias!r}")
         if self.zeroth_bias and self.layernorm == "none":
             raise ValueError("zeroth_bias is clipped by the preceding LayerNorm; it needs layernorm != 'none'")
-        set_("n_tokens", check_int("n_tokens", self.n_tokens, min=1))
+        set_("n_tokens", check_int("n_tokens", self.n_tokens, min=1, max=MAX_DIM))
         if self.noise_ratio is not None:
             set_("noise_ratio", check_real("noise_ratio", self.noise_ratio, lo=0.0))
         check_choice("noise_layers", self.noise_layers, ("keys", "all"))
+        # the parameters must fit in memory (in JAX's default float), before anything is allocated
+        n = self.n_params
+        sizes = {"d_in": self.d_in, "d_out": self.d_out, "width": self.width, "depth": self.depth}
+        if self.variant == "ffn":
+            sizes["d_ff"] = self.ffn_width
+        if self.zeroth_bias:
+            sizes["n_tokens"] = self.n_tokens
+        check_size_budget(", ".join(sizes), tuple(sizes.values()), nbytes=n * jnp.zeros(()).dtype.itemsize,
+                          what=f"the {n:,} parameters of the model")
 
     # ------------------------------------------------------------------ structure
     @property
@@ -206,6 +229,27 @@ class MLP:
     @property
     def ffn_width(self) -> int:
         return self.d_ff if self.d_ff is not None else 4 * self.width
+
+    @property
+    def n_params(self) -> int:
+        """Number of scalar parameters of :meth:`init` (closed form: no allocation, no trace).
+
+        Examples
+        --------
+        >>> MLP(d_in=4, d_out=2, width=8, depth=1).n_params   # LN(4) + 8x4 + 8, head LN(8) + 2x8 + 2
+        82
+        """
+        ln = {"affine": 2, "restricted_finetune": 2, "restricted": 1}.get(self.layernorm, 0)
+
+        def layer(i):
+            out, inn = self.key_shape(i)
+            n = ln * inn + out * inn + out + (self.n_tokens * inn if self.zeroth_bias else 0)
+            return n + (self.width * out + self.width if self.variant == "ffn" else 0)
+
+        total = layer(0) + (self.depth - 1) * (layer(1) if self.depth > 1 else 0)  # layers >= 1 are alike
+        if self.variant != "mlp":
+            total += self.width * self.d_in + self.width
+        return total + ln * self.width + self.d_out * self.width + self.d_out
 
     @property
     def layer_names(self) -> tuple[str, ...]:

@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._checks import check_choice, check_int
+from .._checks import check_array, check_choice, check_int
 from ..metrics import DORMANT_TAUS, GRADIENT_LOG_EDGES, GRADIENT_SPARSITY_TAUS, RELATIVE_GRADIENT_TAUS, formulas
 from ._activations import get_activation
 from ._losses import LOSSES, model_output, per_example_loss
@@ -62,7 +62,7 @@ def key_matrix_spectra(k) -> dict:
     """
     from ..spectra import spectral_concentration, stable_rank
 
-    k = np.asarray(k, dtype=np.float64)
+    k = check_array("k", k, ndim=2, dtype=np.float64)
     sc = spectral_concentration(k, zero_tol=0.1, relative_to="mean_all")
     return {"concentration": float(sc.ratio), "sv_ratio": float(sc.sv_ratio), "stable_rank": float(stable_rank(k))}
 
