@@ -21,6 +21,7 @@ import numpy as np
 
 from .._checks import check_choice, check_int, check_key, check_real, check_size_budget
 from ._activations import check_activation, get_activation
+from ._validate import check_jax_array, check_jax_int, check_jax_tree
 from ._layers import (
     clip_zeroth_bias,
     dense,
@@ -337,8 +338,14 @@ class MLP:
         """The pytree of parameter shapes (tuples), as :meth:`init` builds it."""
         return _param_shapes(self)
 
-    def check_params(self, params) -> None:
-        """Raise ``ValueError`` naming the first leaf whose presence or shape differs from :meth:`init`."""
+    def check_params(self, params, *, finite: bool = True) -> None:
+        """Raise naming the first leaf whose presence, shape, dtype or (concrete) values are wrong.
+
+        Every leaf must be a float32/float64 array of the shape :meth:`init`
+        gives it (``ValueError`` for a missing, extra or misshaped leaf,
+        ``TypeError`` for another dtype) and, when ``finite`` and the leaf is
+        concrete (not a tracer inside ``jit``/``vmap``), hold no NaN/inf.
+        """
         want = self.param_shapes()
         if not isinstance(params, Mapping):
             raise TypeError(f"params must be a dict pytree from MLP.init; got {type(params).__name__}")
@@ -355,6 +362,7 @@ class MLP:
         extra = sorted(set(got_paths) - set(want_paths))
         if extra:
             raise ValueError(f"params has entries the model does not use: {', '.join(extra)}")
+        check_jax_tree("params", params, dtypes="float", finite=finite)
 
     # ------------------------------------------------------------------ forward
     def _ln(self, p, z):
@@ -412,23 +420,32 @@ class MLP:
         out = lin(self._ln(head["ln"], z), head["w"], head["b"], False)
         return out, inter
 
+    def check_input(self, x, *, batched=None):
+        """Validate model input ``x`` (float32/float64, finite when concrete, non-empty) and return it.
+
+        ``x`` is one example, shape ``(d_in,)`` (``(n_tokens, d_in)`` with several
+        tokens), or a batch of them with one leading axis; ``batched=True``
+        requires the batch axis, ``False`` forbids it, ``None`` takes either.
+        """
+        per = 1 if self.n_tokens == 1 else 2
+        ndims = {None: (per, per + 1), True: (per + 1,), False: (per,)}[batched]
+        arr = check_jax_array("x", x, ndim=ndims, dtypes="float")
+        want = (self.d_in,) if self.n_tokens == 1 else (self.n_tokens, self.d_in)
+        if tuple(arr.shape[-per:]) != want:
+            lead = "n, " if arr.ndim > per else ""
+            raise ValueError(f"x must have shape ({lead}{', '.join(map(str, want))}) (n_tokens = {self.n_tokens}, "
+                             f"d_in = {self.d_in}); got {tuple(arr.shape)}")
+        return arr
+
     def _check_call(self, params, x, key, hooks, step):
         self.check_params(params)
-        if not _is_tracer(x):
-            arr = np.asarray(x)
-            if arr.dtype.kind not in "fiu":
-                raise TypeError(f"x must hold real numbers; got dtype {arr.dtype}")
-            if not np.isfinite(arr).all():
-                raise ValueError(f"x must be finite; found {int(np.size(arr) - np.isfinite(arr).sum())} non-finite entries")
-        shape = np.shape(x)
-        if len(shape) == 0 or shape[-1] != self.d_in:
-            raise ValueError(f"x must have shape (..., {self.d_in}) (d_in = {self.d_in}); got {shape}")
-        if self.n_tokens > 1 and (len(shape) < 2 or shape[-2] != self.n_tokens):
-            raise ValueError(f"x must have shape (..., {self.n_tokens}, {self.d_in}) (n_tokens = {self.n_tokens}); got {shape}")
-        if self.stochastic:
-            if key is None:
-                raise ValueError("this model is stochastic (magic synapse, noise_ratio is set): pass key=")
+        self.check_input(x)
+        if key is not None:
             check_key("key", key)
+        elif self.stochastic:
+            raise ValueError("this model is stochastic (magic synapse, noise_ratio is set): pass key=")
+        if step is not None:
+            check_jax_int("step", step, min=0, max=MAX_DIM)
         if hooks is not None:
             if not isinstance(hooks, Mapping):
                 raise TypeError(f"hooks must be a mapping from hook name to callable; got {type(hooks).__name__}")
@@ -446,14 +463,17 @@ class MLP:
         Parameters
         ----------
         params : dict
-            From :meth:`init` (shapes are checked).
-        x : array, shape (..., d_in) or (..., n_tokens, d_in)
+            From :meth:`init` (shapes and float32/float64 dtypes are checked, and
+            finiteness when concrete: one pass over the parameters).
+        x : array, shape ([n,] d_in) or ([n,] n_tokens, d_in)
+            One example or a batch; float32/float64, non-empty, finite (checked when concrete).
         key : jax PRNG key, optional
-            Required for a stochastic model (``noise_ratio`` set); ignored otherwise.
+            Required for a stochastic model (``noise_ratio`` set); not used otherwise,
+            but checked when given.
         hooks : mapping, optional
             ``{f"layer{i}.{point}": fn}`` with ``point`` in ``input``, ``pre``, ``post``.
         step : int or array, optional
-            Training step (needed by the ``relu_jsrelu_mix`` activation).
+            Training step, an integer in ``[0, 2**31 - 1]`` (needed by the ``relu_jsrelu_mix`` activation).
         noise_ratio : float or array, optional
             Overrides the model's magic-synapse coefficient (stochastic models only).
 

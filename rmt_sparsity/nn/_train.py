@@ -36,7 +36,7 @@ from ._memory import default_memory_budget, estimate_member_bytes
 from ._models import MAX_DIM, MLP
 from ._noise import perturb_weights
 from ._optim import OPTIMIZERS, make_optimizer, set_hyperparams
-from ._probes import check_flatness, flatness_hook, probe_hook
+from ._probes import check_flatness, check_model, check_n_classes, flatness_hook, probe_hook
 
 __all__ = ["TrainConfig", "Trainer", "make_trainer", "TrainResult", "EnsembleResult", "train", "train_ensemble"]
 
@@ -297,8 +297,16 @@ def make_trainer(
     >>> losses.shape, int(state["step"])
     ((5,), 5)
     """
+    check_model(model)
+    if not isinstance(optimizer, optax.GradientTransformation):
+        raise TypeError(f"optimizer must be an optax.GradientTransformation (e.g. make_optimizer('sgd')); "
+                        f"got {type(optimizer).__name__}")
     check_choice("loss", loss, LOSSES)
+    n_classes = check_n_classes(n_classes, model)
     batch_size = check_int("batch_size", batch_size, min=1, max=MAX_DIM)
+    for name, flag in (("weight_noise", weight_noise), ("relative", relative), ("track_covariance", track_covariance)):
+        if not isinstance(flag, bool):
+            raise TypeError(f"{name} must be a bool; got {flag!r}")
 
     def loss_fn(params, xb, yb, key, step, hp):
         nr = hp["noise_ratio"] if model.stochastic else None
