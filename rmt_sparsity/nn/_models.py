@@ -61,6 +61,25 @@ def _is_tracer(x) -> bool:
     return isinstance(x, jax.core.Tracer)
 
 
+@jax.jit
+def _nonfinite_counts(leaves):
+    """Non-finite entries of each leaf, in one compiled call (one dispatch and one transfer per check)."""
+    return jnp.stack([jnp.sum(~jnp.isfinite(v)).astype(jnp.int32) for v in leaves])
+
+
+def _check_finite(params, x=None) -> None:
+    """``ValueError`` naming the first parameter leaf (or ``x``) with NaN/inf entries; skipped inside a trace."""
+    named = [("params" + jax.tree_util.keystr(p), v) for p, v in jax.tree_util.tree_leaves_with_path(params)]
+    if x is not None:
+        named.append(("x", x))
+    if any(_is_tracer(v) for _, v in named):
+        return
+    counts = np.asarray(_nonfinite_counts([v for _, v in named]))
+    if counts.any():
+        i = int(np.flatnonzero(counts)[0])
+        raise ValueError(f"{named[i][0]} must be finite; found {int(counts[i])} non-finite entries")
+
+
 @functools.partial(jax.jit, static_argnums=(0, 2))
 def _init_jit(model, key, dtype_name):
     return model._init(key, jnp.dtype(dtype_name))
@@ -362,7 +381,9 @@ class MLP:
         extra = sorted(set(got_paths) - set(want_paths))
         if extra:
             raise ValueError(f"params has entries the model does not use: {', '.join(extra)}")
-        check_jax_tree("params", params, dtypes="float", finite=finite)
+        check_jax_tree("params", params, dtypes="float", finite=False)
+        if finite:
+            _check_finite(params)
 
     # ------------------------------------------------------------------ forward
     def _ln(self, p, z):
@@ -420,7 +441,7 @@ class MLP:
         out = lin(self._ln(head["ln"], z), head["w"], head["b"], False)
         return out, inter
 
-    def check_input(self, x, *, batched=None):
+    def check_input(self, x, *, batched=None, finite=True):
         """Validate model input ``x`` (float32/float64, finite when concrete, non-empty) and return it.
 
         ``x`` is one example, shape ``(d_in,)`` (``(n_tokens, d_in)`` with several
@@ -429,7 +450,7 @@ class MLP:
         """
         per = 1 if self.n_tokens == 1 else 2
         ndims = {None: (per, per + 1), True: (per + 1,), False: (per,)}[batched]
-        arr = check_jax_array("x", x, ndim=ndims, dtypes="float")
+        arr = check_jax_array("x", x, ndim=ndims, dtypes="float", finite=finite)
         want = (self.d_in,) if self.n_tokens == 1 else (self.n_tokens, self.d_in)
         if tuple(arr.shape[-per:]) != want:
             lead = "n, " if arr.ndim > per else ""
@@ -438,8 +459,9 @@ class MLP:
         return arr
 
     def _check_call(self, params, x, key, hooks, step):
-        self.check_params(params)
-        self.check_input(x)
+        self.check_params(params, finite=False)
+        x = self.check_input(x, finite=False)
+        _check_finite(params, x)  # one compiled pass over the parameters and x
         if key is not None:
             check_key("key", key)
         elif self.stochastic:
