@@ -128,8 +128,11 @@ def check_jax_array(name: str, x, *, ndim=None, min_ndim: int | None = None, dty
     if nonempty and arr.size == 0:
         raise ValueError(f"{name} must be non-empty; got shape {tuple(arr.shape)}")
     if finite and not is_tracer(arr) and np.dtype(arr.dtype).kind in "fc":
-        xp = np if isinstance(arr, np.ndarray) else jnp
-        bad = int(arr.size - int(xp.count_nonzero(xp.isfinite(arr))))
+        if isinstance(arr, np.ndarray):
+            bad = int(arr.size - np.count_nonzero(np.isfinite(arr)))
+        else:  # a concrete JAX array, possibly a constant met while tracing: evaluate now, on its device
+            with jax.ensure_compile_time_eval():
+                bad = int(arr.size - int(jnp.count_nonzero(jnp.isfinite(arr))))
         if bad:
             raise ValueError(f"{name} must be finite; found {bad} non-finite entries")
     return arr
@@ -139,8 +142,9 @@ def check_jax_scalar(name: str, value, *, lo=None, hi=None, lo_open: bool = Fals
     """A real scalar: a Python number, or a 0-d integer/float32/float64 array (concrete or traced).
 
     Concrete values go through :func:`rmt_sparsity._checks.check_real` (finite,
-    in the stated interval); a Python number comes back as a ``float``, an
-    array unchanged. A tracer is checked for shape and dtype only.
+    in the stated interval) and come back as a Python ``float`` (weakly typed
+    in JAX arithmetic, so a float64 scalar never promotes float32 weights). A
+    tracer is checked for shape and dtype only and returned unchanged.
 
     Examples
     --------
@@ -155,9 +159,9 @@ def check_jax_scalar(name: str, value, *, lo=None, hi=None, lo_open: bool = Fals
         if not _dtype_ok(value.dtype, "real") or value.ndim != 0:
             raise TypeError(f"{name} must be a real number (a Python number or a 0-d float array); got an array "
                             f"of dtype {value.dtype} and shape {tuple(value.shape)}")
-        if not is_tracer(value):
-            check_real(name, float(value), lo=lo, hi=hi, lo_open=lo_open, hi_open=hi_open)
-        return value
+        if is_tracer(value):
+            return value
+        value = float(value)
     return check_real(name, value, lo=lo, hi=hi, lo_open=lo_open, hi_open=hi_open)
 
 
@@ -165,8 +169,8 @@ def check_jax_int(name: str, value, *, min: int | None = None, max: int | None =
     """An integer: a Python/NumPy integer, or a 0-d integer array (concrete or traced).
 
     Concrete values go through :func:`rmt_sparsity._checks.check_int` (bools
-    and floats refused, range checked); a Python integer comes back as an
-    ``int``, an array unchanged. A tracer is checked for shape and dtype only.
+    and floats refused, range checked) and come back as a Python ``int``. A
+    tracer is checked for shape and dtype only and returned unchanged.
 
     Examples
     --------
@@ -181,9 +185,9 @@ def check_jax_int(name: str, value, *, min: int | None = None, max: int | None =
         if jnp.issubdtype(value.dtype, jax.dtypes.prng_key) or np.dtype(value.dtype).kind not in "iu" or value.ndim != 0:
             raise TypeError(f"{name} must be an integer (a Python int or a 0-d integer array); got an array "
                             f"of dtype {value.dtype} and shape {tuple(value.shape)}")
-        if not is_tracer(value):
-            check_int(name, int(value), min=min, max=max)
-        return value
+        if is_tracer(value):
+            return value
+        value = int(value)
     return check_int(name, value, min=min, max=max)
 
 
