@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._checks import check_array, check_choice, check_int, check_key
+from .._checks import check_array, check_choice, check_int, check_key, check_size_budget
 from ..metrics import DORMANT_TAUS, GRADIENT_LOG_EDGES, GRADIENT_SPARSITY_TAUS, RELATIVE_GRADIENT_TAUS, formulas
 from ._activations import get_activation
 from ._losses import LOSSES, model_output, per_example_loss
@@ -552,11 +552,13 @@ def check_flatness(flatness, model=None):
         raise ValueError("flatness['measures'] must name at least one of " + ", ".join(map(repr, FLATNESS_MEASURES)))
     for m in measures:
         check_choice("flatness measure", m, FLATNESS_MEASURES)
-    probes = check_int("flatness['probes']", flatness.get("probes", 16), min=1)
-    iters = check_int("flatness['iters']", flatness.get("iters", 16), min=1)
+    probes = check_int("flatness['probes']", flatness.get("probes", 16), min=1, max=MAX_DIM)
+    iters = check_int("flatness['iters']", flatness.get("iters", 16), min=1, max=MAX_DIM)
     if model is not None:
-        shapes = jax.tree_util.tree_leaves(model.param_shapes(), is_leaf=lambda s: isinstance(s, tuple))
-        iters = min(iters, sum(math.prod(s) for s in shapes))
+        iters = min(iters, model.n_params)
+        # each evaluation runs `probes` Hessian-vector products (about 4 passes over the parameters each)
+        check_size_budget("flatness['probes']", probes, iterations=4 * probes * model.n_params,
+                          what="the Hutchinson trace at each evaluation")
     return {"measures": tuple(m for m in FLATNESS_MEASURES if m in measures), "probes": probes, "iters": iters}
 
 
