@@ -78,8 +78,8 @@ def _check_targets(y, n, model, loss, n_classes):
         if not isinstance(y, jax.core.Tracer) and y.size and (int(y.min()) < 0 or int(y.max()) >= model.d_out):
             raise ValueError(f"y must hold class labels in [0, {model.d_out}); got labels in [{int(y.min())}, {int(y.max())}]")
     else:
-        y = check_jax_array("y", y, ndim=(1, 2) if model.d_out == 1 else 2, dtypes="float")
-        if y.ndim == 2 and y.shape[1] != model.d_out:
+        y = check_jax_array("y", y, ndim=2, dtypes="float")  # what per_example_loss takes: the shape of out
+        if y.shape[1] != model.d_out:
             raise ValueError(f"y must have shape (n, {model.d_out}) (the model's d_out); got {tuple(y.shape)}")
     if y.shape[0] != n:
         raise ValueError(f"y must have one row per example of x ({n}); got shape {tuple(y.shape)}")
