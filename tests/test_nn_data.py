@@ -44,3 +44,16 @@ def test_dataset_validation():
         Dataset(np.zeros((2, 3)), np.array([0]), np.zeros((1, 3)), np.array([0]), 3)
     with pytest.raises(ValueError, match="finite"):
         teacher_student(n_train=2, n_test=1, d_in=2, noise=float("inf"))
+
+
+def test_sizes_and_class_counts_are_refused_up_front():
+    with pytest.raises(ValueError, match=r"n_classes must be an integer >= 2 and <= 2147483647; got 0"):
+        Dataset(np.zeros((2, 3)), np.array([0, 1]), np.zeros((1, 3)), np.array([0]), 0)
+    with pytest.raises(TypeError, match="n_classes must be an integer"):
+        Dataset(np.zeros((2, 3)), np.array([0, 1]), np.zeros((1, 3)), np.array([0]), "2")
+    with pytest.raises(ValueError, match=r"n_train, n_test, d, n_classes = .* needs about .* of memory"):
+        gaussian_mixture(n_train=10**12, n_test=1, d=3, n_classes=2, rng=0)
+    with pytest.raises(ValueError, match=r"n_train, n_test, d_in, d_out, teacher_width = .* needs about"):
+        teacher_student(n_train=8, n_test=1, d_in=3, teacher_width=10**12, rng=0)
+    with pytest.raises(ValueError, match=r"num_samples = 10\*\*12 needs about"):
+        load_mnist1d(num_samples=10**12)

@@ -72,8 +72,20 @@ def test_zeroth_bias_is_per_position():
 def test_bad_input_errors():
     m = MLP(d_in=3, d_out=2, width=4, depth=1)
     p = m.init(key=jax.random.key(0))
-    with pytest.raises(ValueError, match=r"shape \(\.\.\., 3\)"):
+    with pytest.raises(ValueError, match=r"x must have shape \(n, 3\)"):
         m.apply(p, np.ones((2, 4)))
+    with pytest.raises(ValueError, match="x must be 1-D or 2-D"):
+        m.apply(p, np.ones((1, 2, 2, 3)))
+    with pytest.raises(TypeError, match="x must hold float32 or float64 numbers; got dtype int64"):
+        m.apply(p, np.ones((2, 3), np.int64))
+    with pytest.raises(TypeError, match=r"params\['\w+'\]\['\w+'\] must hold float32 or float64"):
+        m.apply(jax.tree_util.tree_map(lambda a: a.astype(jnp.float16), p), np.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"params\['head'\]\['b'\] must be finite"):
+        m.apply(dict(p, head=dict(p["head"], b=p["head"]["b"].at[0].set(jnp.nan))), np.ones((2, 3)))
+    with pytest.raises(TypeError, match="key must be a JAX PRNG key"):  # checked even where unused
+        m.apply(p, np.ones((2, 3)), key=0)
+    with pytest.raises(ValueError, match="step must be an integer >= 0"):
+        m.apply(p, np.ones((2, 3)), step=-1)
     with pytest.raises(ValueError, match="finite"):
         m.apply(p, np.array([[1.0, np.nan, 0.0]]))
     bad = dict(p, layer0=dict(p["layer0"], w=jnp.ones((4, 5))))
@@ -92,6 +104,20 @@ def test_bad_input_errors():
         MLP(d_in=3, d_out=2, variant="cnn")
     with pytest.raises(ValueError, match="zeroth_bias"):
         MLP(d_in=3, d_out=2, layernorm="none", zeroth_bias=True)
+
+
+def test_sizes_refused_on_construction():
+    """Absurd widths/depths are refused before anything is allocated or traced (no abort, no hang)."""
+    with pytest.raises(ValueError, match=r"d_out must be an integer <= 2147483647"):
+        MLP(d_in=4, d_out=10**12, width=8, depth=1)
+    with pytest.raises(ValueError, match=r"depth must be an integer <= 10000"):
+        MLP(d_in=4, d_out=2, width=8, depth=10**12)
+    with pytest.raises(ValueError, match=r"d_in, d_out, width, depth = .* needs about .* of memory for the"):
+        MLP(d_in=4, d_out=2, width=10**6, depth=10**3)
+    for kw in ({}, {"variant": "ffn", "d_ff": 6, "zeroth_bias": True, "n_tokens": 2, "depth": 3},
+               {"variant": "residual", "layernorm": "restricted", "depth": 2}, {"layernorm": "none"}):
+        m = MLP(**{"d_in": 3, "d_out": 2, "width": 4, "depth": 1, **kw})
+        assert m.n_params == sum(a.size for a in jax.tree_util.tree_leaves(m.init(key=jax.random.key(0))))
 
 
 def test_magic_synapse_is_keyed_and_deterministic():

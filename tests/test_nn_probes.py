@@ -94,3 +94,38 @@ def test_metric_formulas_trace_under_jit():
     zero = jnp.zeros((5, 4))
     np.testing.assert_array_equal(np.asarray(jax.jit(lambda z: formulas.dormant_scores(z, xp=jnp))(zero)), np.zeros(4))
     np.testing.assert_array_equal(formulas.dormant_scores(np.zeros((5, 4))), np.zeros(4))
+
+
+def test_probe_arguments_are_checked_before_tracing():
+    """Each probe names the bad argument (the fuzz suite checks the classes; this pins the messages)."""
+    from rmt_sparsity.nn import chain_probes, gradient_identity_terms, key_matrix_spectra
+
+    m = MLP(d_in=3, d_out=2, width=4, depth=1)
+    p = m.init(key=jax.random.key(0))
+    x = np.ones((4, 3), np.float32)
+    y = np.array([0, 1, 0, 1])
+    for f in (compute_probes, per_token_eta, gradient_identity_terms, chain_probes):
+        with pytest.raises(ValueError, match=r"n_classes must equal the model's d_out = 2 \(one output per class\); got 3"):
+            f(m, p, x, y, n_classes=3)
+        with pytest.raises(ValueError, match=r"y must hold class labels in \[0, 2\); got labels in \[0, 5\]"):
+            f(m, p, x, np.array([0, 1, 5, 1]), n_classes=2)
+        with pytest.raises(TypeError, match="y must hold integers; got dtype float64"):
+            f(m, p, x, np.array([0.0, 1.0, 0.0, np.nan]), n_classes=2)
+        with pytest.raises(ValueError, match=r"y must have one row per example of x \(4\); got shape \(3,\)"):
+            f(m, p, x, y[:3], n_classes=2)
+        with pytest.raises(ValueError, match=r"y must have shape \(n, 2\)"):  # regression targets: (n, d_out)
+            f(m, p, x, np.ones((4, 3), np.float32))
+        with pytest.raises(ValueError, match="x must be 2-D"):
+            f(m, p, x[0], y, n_classes=2)
+        with pytest.raises(TypeError, match="model must be an rmt_sparsity.nn.MLP; got NoneType"):
+            f(None, p, x, y, n_classes=2)
+        with pytest.raises(ValueError, match="step must be an integer >= 0"):
+            f(m, p, x, y, n_classes=2, step=-1)
+    with pytest.raises(TypeError, match="key must be a JAX PRNG key"):
+        compute_probes(m, p, x, y, n_classes=2, key=np.random.default_rng(0))
+    with pytest.raises(ValueError, match=r"stacked params must have one leading member axis"):
+        chain_probes(m, p, x, y, n_classes=2, stacked=True)
+    with pytest.raises(ValueError, match="k must be finite"):
+        key_matrix_spectra(np.array([[1.0, np.nan], [0.0, 1.0]]))
+    with pytest.raises(TypeError, match="k must hold real numbers; got dtype complex128"):
+        key_matrix_spectra(np.eye(2, dtype=complex))

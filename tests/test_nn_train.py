@@ -146,6 +146,35 @@ def test_bad_input_raises_before_tracing():
         train(m, DS, optax.sgd(0.1), key=k, steps=2, lr=0.1)
     with pytest.raises(ValueError, match="finite"):
         Dataset(np.array([[np.nan, 1.0]]), np.array([0]), np.zeros((1, 2)), np.array([1]), 2)
+    with pytest.raises(ValueError, match=r"params\['layer0'\]\['w'\] must be finite"):
+        p = m.init(key=k)
+        train(m, DS, key=k, steps=2, params=dict(p, layer0=dict(p["layer0"], w=p["layer0"]["w"] * np.nan)))
+    with pytest.raises(TypeError, match="optimizer must be an optax.GradientTransformation"):
+        make_trainer(m, "sgd")
+    with pytest.raises(ValueError, match="n_classes must equal the model's d_out = 3"):
+        make_trainer(m, make_optimizer("sgd"), n_classes=4)
+    with pytest.raises(ValueError, match="name must be one of 'sgd'"):
+        make_optimizer("rmsprop")
+
+
+def test_set_hyperparams_checks_its_values():
+    from rmt_sparsity.nn import set_hyperparams
+
+    st = make_optimizer("sgd").init({"w": jnp.zeros(2)})
+    with pytest.raises(ValueError, match=r"lr must be a finite number > 0.0; got nan"):
+        set_hyperparams(st, lr=float("nan"))
+    with pytest.raises(ValueError, match=r"weight_decay must be a finite number >= 0.0; got -1.0"):
+        set_hyperparams(st, weight_decay=-1.0)
+    with pytest.raises(TypeError, match="lr must be a real number; got str"):
+        set_hyperparams(st, lr="1")
+    with pytest.raises(ValueError, match=r"lr must have the shape of the state's value, \(\)"):
+        set_hyperparams(st, lr=np.array([0.1, 0.2]))
+    with pytest.raises(TypeError, match="opt_state must be the state of an optimizer from make_optimizer"):
+        set_hyperparams(None, lr=0.1)
+    stacked = jax.vmap(lambda _: make_optimizer("sgd").init({"w": jnp.zeros(2)}))(jnp.arange(2))
+    with pytest.raises(ValueError, match=r"lr\[1\] must be a finite number > 0.0; got 0.0"):
+        set_hyperparams(stacked, lr=np.array([0.1, 0.0]))
+    assert set_hyperparams(stacked, lr=np.array([0.1, 0.2])).hyperparams["learning_rate"].shape == (2,)
 
 
 def test_config_object_equals_keywords_and_keywords_override_it():
@@ -172,8 +201,12 @@ def test_train_config_checks_its_fields():
         TrainConfig(steps=1, lr=[0.0])
     with pytest.raises(ValueError, match="relative=True needs sigma"):
         TrainConfig(steps=1, relative=True, sigma=[None, None])
-    with pytest.raises(ValueError, match="steps must be an integer >= 1; got 0"):
+    with pytest.raises(ValueError, match="steps must be an integer >= 1 and <= 2147483647; got 0"):
         TrainConfig(steps=0)
+    with pytest.raises(ValueError, match=r"steps must be an integer <= 2147483647 and >= 1; got 2147483648"):
+        TrainConfig(steps=2**31)  # the step counter is int32
+    with pytest.raises(ValueError, match=r"batch_size must be an integer <= 2147483647"):
+        TrainConfig(steps=1, batch_size=10**12)
     with pytest.raises(ValueError, match=r"cov_discount must be a finite number > 0.0 and <= 1.0; got 1.5"):
         TrainConfig(steps=1, cov_discount=1.5)
     with pytest.raises(TypeError, match="optimizer must be one of"):

@@ -12,10 +12,13 @@ import random as _pyrandom
 
 import numpy as np
 
-from .._checks import check_array, check_int, check_real
+from .._checks import check_array, check_int, check_real, check_size_budget
 from .._rng import as_generator
 
 __all__ = ["Dataset", "load_digits", "load_mnist1d", "teacher_student", "gaussian_mixture"]
+
+#: Largest number of classes: labels are stored as int32.
+MAX_CLASSES = 2**31 - 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,7 +31,7 @@ class Dataset:
     y_train, y_test : ndarray
         Integer labels (n,) for classification, or float targets (n, d_out) for regression.
     n_classes : int or None
-        ``None`` for regression.
+        ``None`` for regression; else 2 to ``2**31 - 1`` (labels are int32).
     name : str
 
     Construction validates shapes and finiteness (``ValueError`` otherwise).
@@ -50,6 +53,8 @@ class Dataset:
 
     def __post_init__(self):
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
+        if self.n_classes is not None:  # first: the label checks below read it
+            set_("n_classes", check_int("n_classes", self.n_classes, min=2, max=MAX_CLASSES))
         for part in ("train", "test"):
             x = check_array(f"x_{part}", getattr(self, f"x_{part}"), ndim=(2, 3))
             set_(f"x_{part}", x)
@@ -69,9 +74,7 @@ class Dataset:
             set_(f"y_{part}", y)
         if self.x_train.shape[1:] != self.x_test.shape[1:]:
             raise ValueError(f"x_train and x_test shapes differ beyond the sample axis: {self.x_train.shape} vs {self.x_test.shape}")
-        if self.n_classes is not None:
-            set_("n_classes", check_int("n_classes", self.n_classes, min=2))
-        elif self.y_train.shape[1:] != self.y_test.shape[1:]:
+        if self.n_classes is None and self.y_train.shape[1:] != self.y_test.shape[1:]:
             raise ValueError("y_train and y_test target dimensions differ")
 
     @property
@@ -139,6 +142,10 @@ def load_mnist1d(*, num_samples=5000, seed=42, train_split=0.8, dtype=np.float32
     num_samples = check_int("num_samples", num_samples, min=20)
     seed = check_int("seed", seed, min=0, max=2**32 - 1)
     train_split = check_real("train_split", train_split, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
+    # make_dataset builds each example in a Python loop and keeps, per example, the 40-sample signal
+    # and its intermediate (padded, shifted, noised) copies in float64: about 20 x 40 x 8 bytes
+    check_size_budget("num_samples", num_samples, nbytes=num_samples * 20 * 40 * 8, iterations=num_samples,
+                      max_iterations=10**8, what="the MNIST-1D examples")
     from .._optional import require
 
     _m1d = require("mnist1d.data", extra="data", feature="load_mnist1d")
@@ -185,6 +192,11 @@ def teacher_student(
     d_out = check_int("d_out", d_out, min=1)
     m = check_int("teacher_width", teacher_width, min=1)
     noise = check_real("noise", noise, lo=0.0)
+    n = n_train + n_test
+    # float64 peak: W, A, x, x W^T (and its relu), y and the noise draw
+    check_size_budget("n_train, n_test, d_in, d_out, teacher_width", (n_train, n_test, d_in, d_out, m),
+                      nbytes=8 * (m * d_in + d_out * m + n * d_in + 2 * n * m + 3 * n * d_out),
+                      what="the teacher and the data set")
     g = as_generator(rng)
     w = g.standard_normal((m, d_in)) / np.sqrt(d_in)
     a = g.standard_normal((d_out, m))
@@ -212,6 +224,10 @@ def gaussian_mixture(*, n_train=1024, n_test=256, d=16, n_classes=4, separation=
     d = check_int("d", d, min=1)
     k = check_int("n_classes", n_classes, min=2)
     separation = check_real("separation", separation, lo=0.0)
+    # float64 peak: the k class means, the labels (int64), and x = separation * u[c] + noise (three n x d arrays)
+    check_size_budget("n_train, n_test, d, n_classes", (n_train, n_test, d, k),
+                      nbytes=8 * (k * d + 2 * (n_train + n_test) + 3 * (n_train + n_test) * d),
+                      what="the class means and the data set")
     g = as_generator(rng)
     u = g.standard_normal((k, d))
     u /= np.linalg.norm(u, axis=1, keepdims=True)

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import optax
 
 from .._checks import check_choice, check_int
-from ._models import MLP
+from ._models import MAX_DIM, MLP
 from ._optim import OPTIMIZERS, make_optimizer
 
 __all__ = ["estimate_member_bytes", "default_memory_budget"]
@@ -69,8 +69,8 @@ def estimate_member_bytes(
     """
     if not isinstance(model, MLP):
         raise TypeError(f"model must be an rmt_sparsity.nn.MLP; got {type(model).__name__}")
-    batch_size = check_int("batch_size", batch_size, min=1)
-    eval_rows = check_int("eval_rows", eval_rows, min=1)
+    batch_size = check_int("batch_size", batch_size, min=1, max=MAX_DIM)
+    eval_rows = check_int("eval_rows", eval_rows, min=1, max=MAX_DIM)
     dtype = jnp.zeros(()).dtype if dtype is None else jnp.dtype(dtype)
     b = dtype.itemsize
     if isinstance(optimizer, str):

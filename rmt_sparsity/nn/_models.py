@@ -19,8 +19,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._checks import check_choice, check_int, check_key, check_real
+from .._checks import check_choice, check_int, check_key, check_real, check_size_budget
 from ._activations import check_activation, get_activation
+from ._validate import check_jax_array, check_jax_int, check_jax_tree
 from ._layers import (
     clip_zeroth_bias,
     dense,
@@ -29,7 +30,7 @@ from ._layers import (
     restricted_gamma_lower,
 )
 
-__all__ = ["MLP", "VARIANTS", "LAYERNORMS", "HOOK_POINTS"]
+__all__ = ["MLP", "VARIANTS", "LAYERNORMS", "HOOK_POINTS", "MAX_DIM", "MAX_DEPTH"]
 
 #: Model variants (see :class:`MLP`).
 VARIANTS = ("mlp", "residual", "ffn")
@@ -37,6 +38,12 @@ VARIANTS = ("mlp", "residual", "ffn")
 LAYERNORMS = ("affine", "plain", "restricted", "restricted_finetune", "none")
 #: Hook points of each key layer; a hook name is ``f"layer{i}.{point}"``.
 HOOK_POINTS = ("input", "pre", "post")
+#: Largest width, input/output dimension, token count, batch or step count accepted: JAX indexes
+#: arrays and counts steps with int32 unless ``jax_enable_x64`` is set, so 2**31 - 1 is the last safe value.
+MAX_DIM = 2**31 - 1
+#: Largest depth: the key layers are unrolled in the traced forward pass (one copy of the layer's
+#: program per layer), so compiling even 10^4 layers takes minutes; deeper stacks are refused.
+MAX_DEPTH = 10_000
 
 
 def _normal_pieces(key, shapes, dtype):
@@ -52,6 +59,25 @@ def _normal_pieces(key, shapes, dtype):
 
 def _is_tracer(x) -> bool:
     return isinstance(x, jax.core.Tracer)
+
+
+@jax.jit
+def _nonfinite_counts(leaves):
+    """Non-finite entries of each leaf, in one compiled call (one dispatch and one transfer per check)."""
+    return jnp.stack([jnp.sum(~jnp.isfinite(v)).astype(jnp.int32) for v in leaves])
+
+
+def _check_finite(params, x=None) -> None:
+    """``ValueError`` naming the first parameter leaf (or ``x``) with NaN/inf entries; skipped inside a trace."""
+    named = [("params" + jax.tree_util.keystr(p), v) for p, v in jax.tree_util.tree_leaves_with_path(params)]
+    if x is not None:
+        named.append(("x", x))
+    if any(_is_tracer(v) for _, v in named):
+        return
+    counts = np.asarray(_nonfinite_counts([v for _, v in named]))
+    if counts.any():
+        i = int(np.flatnonzero(counts)[0])
+        raise ValueError(f"{named[i][0]} must be finite; found {int(counts[i])} non-finite entries")
 
 
 @functools.partial(jax.jit, static_argnums=(0, 2))
@@ -137,6 +163,14 @@ class MLP:
     noise_layers : {"keys", "all"}
         Dense layers that carry the magic synapse.
 
+    Raises
+    ------
+    ValueError
+        A size above :data:`MAX_DIM` (``depth`` above :data:`MAX_DEPTH`), or a model whose
+        :attr:`n_params` parameters would not fit in the memory available now
+        (:func:`rmt_sparsity._checks.check_size_budget`): refused on construction,
+        before anything is allocated or traced.
+
     Notes
     -----
     Hooks: ``apply(..., hooks={name: fn})`` with ``name`` = ``f"layer{i}.input"``
@@ -173,13 +207,13 @@ class MLP:
 
     def __post_init__(self):
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
-        set_("d_in", check_int("d_in", self.d_in, min=1))
-        set_("d_out", check_int("d_out", self.d_out, min=1))
-        set_("width", check_int("width", self.width, min=1))
-        set_("depth", check_int("depth", self.depth, min=1))
+        set_("d_in", check_int("d_in", self.d_in, min=1, max=MAX_DIM))
+        set_("d_out", check_int("d_out", self.d_out, min=1, max=MAX_DIM))
+        set_("width", check_int("width", self.width, min=1, max=MAX_DIM))
+        set_("depth", check_int("depth", self.depth, min=1, max=MAX_DEPTH))
         check_choice("variant", self.variant, VARIANTS)
         if self.d_ff is not None:
-            set_("d_ff", check_int("d_ff", self.d_ff, min=1))
+            set_("d_ff", check_int("d_ff", self.d_ff, min=1, max=MAX_DIM))
         ap = dict(self.activation_params) if self.activation_params else {}
         _, ap = check_activation(self.activation, ap)
         set_("activation_params", tuple(sorted(ap.items())))
@@ -192,10 +226,19 @@ class MLP:
             raise TypeError(f"zeroth_bias must be a bool; got {self.zeroth_bias!r}")
         if self.zeroth_bias and self.layernorm == "none":
             raise ValueError("zeroth_bias is clipped by the preceding LayerNorm; it needs layernorm != 'none'")
-        set_("n_tokens", check_int("n_tokens", self.n_tokens, min=1))
+        set_("n_tokens", check_int("n_tokens", self.n_tokens, min=1, max=MAX_DIM))
         if self.noise_ratio is not None:
             set_("noise_ratio", check_real("noise_ratio", self.noise_ratio, lo=0.0))
         check_choice("noise_layers", self.noise_layers, ("keys", "all"))
+        # the parameters must fit in memory (in JAX's default float), before anything is allocated
+        n = self.n_params
+        sizes = {"d_in": self.d_in, "d_out": self.d_out, "width": self.width, "depth": self.depth}
+        if self.variant == "ffn":
+            sizes["d_ff"] = self.ffn_width
+        if self.zeroth_bias:
+            sizes["n_tokens"] = self.n_tokens
+        check_size_budget(", ".join(sizes), tuple(sizes.values()), nbytes=n * jnp.zeros(()).dtype.itemsize,
+                          what=f"the {n:,} parameters of the model")
 
     # ------------------------------------------------------------------ structure
     @property
@@ -206,6 +249,27 @@ class MLP:
     @property
     def ffn_width(self) -> int:
         return self.d_ff if self.d_ff is not None else 4 * self.width
+
+    @property
+    def n_params(self) -> int:
+        """Number of scalar parameters of :meth:`init` (closed form: no allocation, no trace).
+
+        Examples
+        --------
+        >>> MLP(d_in=4, d_out=2, width=8, depth=1).n_params   # LN(4) + 8x4 + 8, head LN(8) + 2x8 + 2
+        82
+        """
+        ln = {"affine": 2, "restricted_finetune": 2, "restricted": 1}.get(self.layernorm, 0)
+
+        def layer(i):
+            out, inn = self.key_shape(i)
+            n = ln * inn + out * inn + out + (self.n_tokens * inn if self.zeroth_bias else 0)
+            return n + (self.width * out + self.width if self.variant == "ffn" else 0)
+
+        total = layer(0) + (self.depth - 1) * (layer(1) if self.depth > 1 else 0)  # layers >= 1 are alike
+        if self.variant != "mlp":
+            total += self.width * self.d_in + self.width
+        return total + ln * self.width + self.d_out * self.width + self.d_out
 
     @property
     def layer_names(self) -> tuple[str, ...]:
@@ -239,7 +303,7 @@ class MLP:
         ----------
         key : jax PRNG key
         dtype : dtype, optional
-            Default: JAX's default float (float32, or float64 under ``jax_enable_x64``).
+            float32 or float64. Default: JAX's default float (float32, or float64 under ``jax_enable_x64``).
 
         Examples
         --------
@@ -250,8 +314,8 @@ class MLP:
         """
         key = check_key("key", key)
         dtype = jnp.zeros(()).dtype if dtype is None else jnp.dtype(dtype)
-        if not jnp.issubdtype(dtype, jnp.floating):
-            raise TypeError(f"dtype must be a floating dtype; got {dtype}")
+        if dtype not in (jnp.dtype(jnp.float32), jnp.dtype(jnp.float64)):  # what apply, the probes and training take
+            raise TypeError(f"dtype must be float32 or float64; got {dtype}")
         if isinstance(key, jax.core.Tracer):
             return self._init(key, dtype)
         return _init_jit(self, key, dtype.name)
@@ -293,8 +357,14 @@ class MLP:
         """The pytree of parameter shapes (tuples), as :meth:`init` builds it."""
         return _param_shapes(self)
 
-    def check_params(self, params) -> None:
-        """Raise ``ValueError`` naming the first leaf whose presence or shape differs from :meth:`init`."""
+    def check_params(self, params, *, finite: bool = True) -> None:
+        """Raise naming the first leaf whose presence, shape, dtype or (concrete) values are wrong.
+
+        Every leaf must be a float32/float64 array of the shape :meth:`init`
+        gives it (``ValueError`` for a missing, extra or misshaped leaf,
+        ``TypeError`` for another dtype) and, when ``finite`` and the leaf is
+        concrete (not a tracer inside ``jit``/``vmap``), hold no NaN/inf.
+        """
         want = self.param_shapes()
         if not isinstance(params, Mapping):
             raise TypeError(f"params must be a dict pytree from MLP.init; got {type(params).__name__}")
@@ -311,6 +381,9 @@ class MLP:
         extra = sorted(set(got_paths) - set(want_paths))
         if extra:
             raise ValueError(f"params has entries the model does not use: {', '.join(extra)}")
+        check_jax_tree("params", params, dtypes="float", finite=False)
+        if finite:
+            _check_finite(params)
 
     # ------------------------------------------------------------------ forward
     def _ln(self, p, z):
@@ -368,23 +441,33 @@ class MLP:
         out = lin(self._ln(head["ln"], z), head["w"], head["b"], False)
         return out, inter
 
+    def check_input(self, x, *, batched=None, finite=True):
+        """Validate model input ``x`` (float32/float64, finite when concrete, non-empty) and return it.
+
+        ``x`` is one example, shape ``(d_in,)`` (``(n_tokens, d_in)`` with several
+        tokens), or a batch of them with one leading axis; ``batched=True``
+        requires the batch axis, ``False`` forbids it, ``None`` takes either.
+        """
+        per = 1 if self.n_tokens == 1 else 2
+        ndims = {None: (per, per + 1), True: (per + 1,), False: (per,)}[batched]
+        arr = check_jax_array("x", x, ndim=ndims, dtypes="float", finite=finite)
+        want = (self.d_in,) if self.n_tokens == 1 else (self.n_tokens, self.d_in)
+        if tuple(arr.shape[-per:]) != want:
+            lead = "n, " if arr.ndim > per else ""
+            raise ValueError(f"x must have shape ({lead}{', '.join(map(str, want))}) (n_tokens = {self.n_tokens}, "
+                             f"d_in = {self.d_in}); got {tuple(arr.shape)}")
+        return arr
+
     def _check_call(self, params, x, key, hooks, step):
-        self.check_params(params)
-        if not _is_tracer(x):
-            arr = np.asarray(x)
-            if arr.dtype.kind not in "fiu":
-                raise TypeError(f"x must hold real numbers; got dtype {arr.dtype}")
-            if not np.isfinite(arr).all():
-                raise ValueError(f"x must be finite; found {int(np.size(arr) - np.isfinite(arr).sum())} non-finite entries")
-        shape = np.shape(x)
-        if len(shape) == 0 or shape[-1] != self.d_in:
-            raise ValueError(f"x must have shape (..., {self.d_in}) (d_in = {self.d_in}); got {shape}")
-        if self.n_tokens > 1 and (len(shape) < 2 or shape[-2] != self.n_tokens):
-            raise ValueError(f"x must have shape (..., {self.n_tokens}, {self.d_in}) (n_tokens = {self.n_tokens}); got {shape}")
-        if self.stochastic:
-            if key is None:
-                raise ValueError("this model is stochastic (magic synapse, noise_ratio is set): pass key=")
+        self.check_params(params, finite=False)
+        x = self.check_input(x, finite=False)
+        _check_finite(params, x)  # one compiled pass over the parameters and x
+        if key is not None:
             check_key("key", key)
+        elif self.stochastic:
+            raise ValueError("this model is stochastic (magic synapse, noise_ratio is set): pass key=")
+        if step is not None:
+            check_jax_int("step", step, min=0, max=MAX_DIM)
         if hooks is not None:
             if not isinstance(hooks, Mapping):
                 raise TypeError(f"hooks must be a mapping from hook name to callable; got {type(hooks).__name__}")
@@ -402,14 +485,17 @@ class MLP:
         Parameters
         ----------
         params : dict
-            From :meth:`init` (shapes are checked).
-        x : array, shape (..., d_in) or (..., n_tokens, d_in)
+            From :meth:`init` (shapes and float32/float64 dtypes are checked, and
+            finiteness when concrete: one pass over the parameters).
+        x : array, shape ([n,] d_in) or ([n,] n_tokens, d_in)
+            One example or a batch; float32/float64, non-empty, finite (checked when concrete).
         key : jax PRNG key, optional
-            Required for a stochastic model (``noise_ratio`` set); ignored otherwise.
+            Required for a stochastic model (``noise_ratio`` set); not used otherwise,
+            but checked when given.
         hooks : mapping, optional
             ``{f"layer{i}.{point}": fn}`` with ``point`` in ``input``, ``pre``, ``post``.
         step : int or array, optional
-            Training step (needed by the ``relu_jsrelu_mix`` activation).
+            Training step, an integer in ``[0, 2**31 - 1]`` (needed by the ``relu_jsrelu_mix`` activation).
         noise_ratio : float or array, optional
             Overrides the model's magic-synapse coefficient (stochastic models only).
 

@@ -21,10 +21,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._checks import check_choice, check_int
+from .._checks import check_array, check_choice, check_int, check_key, check_size_budget
 from ..metrics import DORMANT_TAUS, GRADIENT_LOG_EDGES, GRADIENT_SPARSITY_TAUS, RELATIVE_GRADIENT_TAUS, formulas
 from ._activations import get_activation
 from ._losses import LOSSES, model_output, per_example_loss
+from ._models import MAX_DIM, MLP
+from ._validate import check_jax_array, check_jax_int, check_jax_tree
 
 __all__ = [
     "DORMANT_TAUS",
@@ -45,6 +47,66 @@ FLATNESS_MEASURES = ("trace", "top_eigenvalue")
 _FLAT_SALT = 0x5F1A7  # fold_in salt of the flatness keys (kept apart from the training stream)
 
 
+# ============================================================================= argument checks
+
+
+def check_model(model, name="model") -> MLP:
+    """``model`` if it is an :class:`MLP`, else ``TypeError`` naming ``name``."""
+    if not isinstance(model, MLP):
+        raise TypeError(f"{name} must be an rmt_sparsity.nn.MLP; got {type(model).__name__}")
+    return model
+
+
+def check_n_classes(n_classes, model):
+    """``None`` (regression targets) or the model's number of outputs, as an ``int``.
+
+    One-hot targets (``"mse"``) and the softmax (``"ce"``) have ``model.d_out``
+    entries, so any other count is refused.
+    """
+    if n_classes is None:
+        return None
+    n = check_int("n_classes", n_classes, min=2, max=MAX_DIM)
+    if n != model.d_out:
+        raise ValueError(f"n_classes must equal the model's d_out = {model.d_out} (one output per class); got {n}")
+    return n
+
+
+def _check_targets(y, n, model, loss, n_classes):
+    """Labels in ``[0, d_out)`` (classification or ``"ce"``) or float targets ``(n, d_out)`` (``"mse"`` regression)."""
+    if n_classes is not None or loss == "ce":
+        y = check_jax_array("y", y, ndim=1, dtypes="int")
+        if not isinstance(y, jax.core.Tracer) and y.size and (int(y.min()) < 0 or int(y.max()) >= model.d_out):
+            raise ValueError(f"y must hold class labels in [0, {model.d_out}); got labels in [{int(y.min())}, {int(y.max())}]")
+    else:
+        y = check_jax_array("y", y, ndim=2, dtypes="float")  # what per_example_loss takes: the shape of out
+        if y.shape[1] != model.d_out:
+            raise ValueError(f"y must have shape (n, {model.d_out}) (the model's d_out); got {tuple(y.shape)}")
+    if y.shape[0] != n:
+        raise ValueError(f"y must have one row per example of x ({n}); got shape {tuple(y.shape)}")
+    return y
+
+
+def _check_batch(model, params, x, y, *, loss, n_classes, step, key=None, stacked=False):
+    """Validate the arguments of the probes (before any tracing); return ``(x, y, n_classes, step)``."""
+    check_model(model)
+    check_choice("loss", loss, LOSSES)
+    if stacked:
+        check_jax_tree("params", params)
+        lead = {np.shape(a)[0] if np.ndim(a) else None for a in jax.tree_util.tree_leaves(params)}
+        if len(lead) != 1 or None in lead:
+            raise ValueError(f"stacked params must have one leading member axis on every leaf; got lengths {sorted(map(str, lead))}")
+        model.check_params(jax.tree_util.tree_map(lambda a: a[0], params), finite=False)
+    else:
+        model.check_params(params)
+    x = model.check_input(x, batched=True)
+    n_classes = check_n_classes(n_classes, model)
+    y = _check_targets(y, x.shape[0], model, loss, n_classes)
+    step = 0 if step is None else check_jax_int("step", step, min=0, max=MAX_DIM)
+    if key is not None:
+        check_key("key", key)
+    return x, y, n_classes, step
+
+
 def key_matrix_spectra(k) -> dict:
     r"""Spectral probes of one key matrix :math:`K` (out, in): concentration, singular-value ratio, stable rank.
 
@@ -62,7 +124,7 @@ def key_matrix_spectra(k) -> dict:
     """
     from ..spectra import spectral_concentration, stable_rank
 
-    k = np.asarray(k, dtype=np.float64)
+    k = check_array("k", k, ndim=2, dtype=np.float64)  # float64, finite, non-empty
     sc = spectral_concentration(k, zero_tol=0.1, relative_to="mean_all")
     return {"concentration": float(sc.ratio), "sv_ratio": float(sc.sv_ratio), "stable_rank": float(stable_rank(k))}
 
@@ -81,7 +143,25 @@ def per_token_eta(model, params, x, y, *, loss="mse", n_classes=None, step=None,
         ``{layer: array of the shape of h}``.
     inter : dict
         ``{layer: {"x", "h", "a"}}`` for the same batch.
+
+    The arguments are checked as in :func:`compute_probes`.
+
+    Examples
+    --------
+    >>> import jax, numpy as np
+    >>> from rmt_sparsity.nn import MLP
+    >>> m = MLP(d_in=3, d_out=2, width=8, depth=1)
+    >>> x = np.random.default_rng(0).standard_normal((5, 3)).astype("float32")
+    >>> eta, inter = per_token_eta(m, m.init(key=jax.random.key(0)), x, np.arange(5) % 2, n_classes=2)
+    >>> eta["layer0"].shape == inter["layer0"]["h"].shape == (5, 8)
+    True
     """
+    x, y, n_classes, step = _check_batch(model, params, x, y, loss=loss, n_classes=n_classes, step=step, key=key)
+    return _eta(model, params, jnp.asarray(x), jnp.asarray(y), loss=loss, n_classes=n_classes, step=step, key=key)
+
+
+def _eta(model, params, x, y, *, loss, n_classes, step, key):
+    """:func:`per_token_eta` without the checks (traceable)."""
     if key is None:
         key = jax.random.key(0)
 
@@ -105,7 +185,7 @@ def _gi_core(model, params, x, y, step, key, *, loss, n_classes):
         return per_example_loss(loss, model_output(model, p, xe, key, step)[0], ye, n_classes)
 
     grads = jax.vmap(jax.grad(loss_t), in_axes=(None, 0, 0))(params, x, y)
-    eta, inter = per_token_eta(model, params, x, y, loss=loss, n_classes=n_classes, step=step, key=key)
+    eta, inter = _eta(model, params, x, y, loss=loss, n_classes=n_classes, step=step, key=key)
 
     def g_post(xe, ye):  # g = dL_t/da through an additive perturbation of every layer's a
         def f(d):
@@ -165,16 +245,15 @@ def gradient_identity_terms(model, params, x, y, *, loss="mse", n_classes=None, 
     >>> bool(np.allclose(t["grad_sq"], t["x_sq"][:, 0] * t["eta_sq"][:, 0], rtol=1e-4))
     True
     """
-    check_choice("loss", loss, LOSSES)
-    model.check_params(params)
-    out = _gi_core(model, params, jnp.asarray(x), jnp.asarray(y), jnp.asarray(0 if step is None else step),
+    x, y, n_classes, step = _check_batch(model, params, x, y, loss=loss, n_classes=n_classes, step=step)
+    out = _gi_core(model, params, jnp.asarray(x), jnp.asarray(y), jnp.asarray(step),
                    jax.random.key(0), loss=loss, n_classes=n_classes)
     return jax.device_get(out)
 
 
 @functools.partial(jax.jit, static_argnames=("model", "loss", "n_classes"))
 def _probe_core(model, params, x, y, step, key, *, loss, n_classes):
-    eta, inter = per_token_eta(model, params, x, y, loss=loss, n_classes=n_classes, step=step, key=key)
+    eta, inter = _eta(model, params, x, y, loss=loss, n_classes=n_classes, step=step, key=key)
     act = get_activation(model.activation, dict(model.activation_params))
     res = {}
     for name in model.layer_names:
@@ -217,6 +296,29 @@ def compute_probes(model, params, x, y, *, loss="mse", n_classes=None, step=None
     * ``augmented_flatness`` — :math:`\sum_t \|x_t\|^2\|\eta_t\|^2` summed over the probe tokens
       (arXiv 2309.03004): by the gradient identity this is :math:`\sum_t \|\partial L_t/\partial K\|_F^2`.
 
+    Parameters
+    ----------
+    model : MLP
+    params : dict
+        ``model``'s parameters: the shapes of :meth:`MLP.init`, float32/float64, finite.
+    x : array, shape (n, d_in), or (n, n_tokens, d_in) with several tokens
+        float32/float64, non-empty, finite.
+    y : array
+        Integer labels in ``[0, d_out)``, shape (n,), for classification (``n_classes``
+        given) or ``loss="ce"``; otherwise float targets of shape (n, d_out).
+    loss : {"mse", "ce"}
+        See :func:`per_example_loss`.
+    n_classes : int, optional
+        ``None`` (regression) or the model's ``d_out``.
+    step : int, optional
+        Training step in ``[0, 2**31 - 1]`` (default 0), for step-dependent activations.
+    key : jax PRNG key, optional
+        Only used by a stochastic model, which the probes run without noise.
+
+    Every argument is checked before anything is traced (``ValueError``/``TypeError``
+    naming it); :func:`per_token_eta`, :func:`gradient_identity_terms` and
+    :func:`chain_probes` check theirs the same way.
+
     Examples
     --------
     >>> import jax, numpy as np
@@ -228,11 +330,14 @@ def compute_probes(model, params, x, y, *, loss="mse", n_classes=None, step=None
     >>> 0 <= pr["layer0.zero_fraction"] <= 1, "layer0.grad_sparsity@1e-06" in pr
     (True, True)
     """
-    check_choice("loss", loss, LOSSES)
-    model.check_params(params)
-    if step is None:
-        step = 0
-    out = _probe_core(model, params, jnp.asarray(x), jnp.asarray(y), jnp.asarray(step), key if key is not None else jax.random.key(0), loss=loss, n_classes=n_classes)
+    x, y, n_classes, step = _check_batch(model, params, x, y, loss=loss, n_classes=n_classes, step=step, key=key)
+    return _probes_flat(model, params, x, y, loss=loss, n_classes=n_classes, step=step, key=key)
+
+
+def _probes_flat(model, params, x, y, *, loss, n_classes, step, key=None):
+    """:func:`compute_probes` without the checks (the training hook's inputs are checked once, up front)."""
+    out = _probe_core(model, params, jnp.asarray(x), jnp.asarray(y), jnp.asarray(0 if step is None else step),
+                      key if key is not None else jax.random.key(0), loss=loss, n_classes=n_classes)
     flat = {}
     for name, r in jax.device_get(out).items():
         for k, v in r.items():
@@ -361,12 +466,11 @@ def chain_probes(model, params, x, y, *, loss="mse", n_classes=None, step=0, sta
     >>> pr["layer0.x_norm_min_over_sqrt_d"] <= pr["layer0.x_norm_mean_over_sqrt_d"], float(pr["layer0.g2_hist_all"].sum())
     (True, 128.0)
     """
-    check_choice("loss", loss, LOSSES)
     if not isinstance(stacked, bool):
         raise TypeError(f"stacked must be a bool; got {stacked!r}")
-    model.check_params(jax.tree_util.tree_map(lambda a: a[0], params) if stacked else params)
-    e = np.asarray(edges, dtype=np.float64)
-    if e.ndim != 1 or e.size < 2 or np.any(np.diff(e) <= 0):
+    x, y, n_classes, step = _check_batch(model, params, x, y, loss=loss, n_classes=n_classes, step=step, stacked=stacked)
+    e = check_array("edges", edges, ndim=1, dtype=np.float64)
+    if e.size < 2 or np.any(np.diff(e) <= 0):
         raise ValueError(f"edges must be at least 2 strictly increasing values; got {e.tolist()}")
     dt = jax.tree_util.tree_leaves(params)[0].dtype
     args = (model, params, jnp.asarray(x), jnp.asarray(y), jnp.asarray(step), jnp.asarray(e, dt))
@@ -410,7 +514,7 @@ def probe_hook(model, *, loss="mse", n_classes=None):
     def hook(params, step, batch, keys, *, stacked):
         x, y = batch
         if not stacked:
-            return compute_probes(model, params, x, y, loss=loss, n_classes=n_classes, step=step)
+            return _probes_flat(model, params, x, y, loss=loss, n_classes=n_classes, step=step)
         out = jax.device_get(_probe_core_v(model, params, jnp.asarray(x), jnp.asarray(y), jnp.asarray(step),
                                            jax.random.key(0), loss=loss, n_classes=n_classes))
         rec = {}
@@ -448,11 +552,13 @@ def check_flatness(flatness, model=None):
         raise ValueError("flatness['measures'] must name at least one of " + ", ".join(map(repr, FLATNESS_MEASURES)))
     for m in measures:
         check_choice("flatness measure", m, FLATNESS_MEASURES)
-    probes = check_int("flatness['probes']", flatness.get("probes", 16), min=1)
-    iters = check_int("flatness['iters']", flatness.get("iters", 16), min=1)
+    probes = check_int("flatness['probes']", flatness.get("probes", 16), min=1, max=MAX_DIM)
+    iters = check_int("flatness['iters']", flatness.get("iters", 16), min=1, max=MAX_DIM)
     if model is not None:
-        shapes = jax.tree_util.tree_leaves(model.param_shapes(), is_leaf=lambda s: isinstance(s, tuple))
-        iters = min(iters, sum(math.prod(s) for s in shapes))
+        iters = min(iters, model.n_params)
+        # each evaluation runs `probes` Hessian-vector products (about 4 passes over the parameters each)
+        check_size_budget("flatness['probes']", probes, iterations=4 * probes * model.n_params,
+                          what="the Hutchinson trace at each evaluation")
     return {"measures": tuple(m for m in FLATNESS_MEASURES if m in measures), "probes": probes, "iters": iters}
 
 

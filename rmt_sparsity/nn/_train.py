@@ -29,14 +29,14 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from .._checks import check_choice, check_int, check_key, check_keys, check_real
+from .._checks import check_choice, check_int, check_key, check_keys, check_real, check_size_budget
 from ._data import Dataset
 from ._losses import LOSSES, model_output, per_example_loss
 from ._memory import default_memory_budget, estimate_member_bytes
-from ._models import MLP
+from ._models import MAX_DIM, MLP
 from ._noise import perturb_weights
 from ._optim import OPTIMIZERS, make_optimizer, set_hyperparams
-from ._probes import check_flatness, flatness_hook, probe_hook
+from ._probes import check_flatness, check_model, check_n_classes, flatness_hook, probe_hook
 
 __all__ = ["TrainConfig", "Trainer", "make_trainer", "TrainResult", "EnsembleResult", "train", "train_ensemble"]
 
@@ -94,7 +94,7 @@ class TrainConfig:
     Parameters
     ----------
     steps : int
-        Optimiser steps.
+        Optimiser steps (at most ``2**31 - 1``: the step counter is int32).
     optimizer : str or optax.GradientTransformation
         A name in :data:`OPTIMIZERS` (built by :func:`make_optimizer` with
         ``lr`` default 1e-3 and ``weight_decay`` default 0), or any optax
@@ -134,7 +134,8 @@ class TrainConfig:
         ``budget // estimate_member_bytes(...)["bytes"]`` (the last group padded
         to the same size, so one program is compiled); default budget: half the
         device's free memory, or a quarter of host RAM on CPU. ``ValueError``
-        if one member alone exceeds an explicit budget.
+        if one member alone exceeds an explicit budget, or twice the default one
+        (the device's free memory; half the host RAM on CPU).
     quiet : bool, optional
         Hide the progress bar. Default: shown in a terminal and in Jupyter, hidden in CI logs
         (:func:`rmt_sparsity._progress.show_progress`).
@@ -170,10 +171,10 @@ class TrainConfig:
 
     def __post_init__(self):
         set_ = functools.partial(object.__setattr__, self)
-        steps = check_int("steps", self.steps, min=1)
+        steps = check_int("steps", self.steps, min=1, max=MAX_DIM)  # the step counter is int32
         set_("steps", steps)
         set_("eval_every", steps if self.eval_every is None else check_int("eval_every", self.eval_every, min=1, max=steps))
-        set_("batch_size", check_int("batch_size", self.batch_size, min=1))
+        set_("batch_size", check_int("batch_size", self.batch_size, min=1, max=MAX_DIM))
         check_choice("loss", self.loss, LOSSES)
         for name in MEMBER_SETTINGS:
             set_(name, _member_values(name, getattr(self, name)))
@@ -188,7 +189,7 @@ class TrainConfig:
                 raise ValueError("lr/weight_decay apply to a named optimizer; build them into your optax transformation")
         else:
             raise TypeError(f"optimizer must be one of {OPTIMIZERS} or an optax.GradientTransformation; got {self.optimizer!r}")
-        set_("probe_size", check_int("probe_size", self.probe_size, min=1))
+        set_("probe_size", check_int("probe_size", self.probe_size, min=1, max=MAX_DIM))
         for name in ("probes", "track_covariance"):
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"{name} must be a bool; got {getattr(self, name)!r}")
@@ -296,8 +297,16 @@ def make_trainer(
     >>> losses.shape, int(state["step"])
     ((5,), 5)
     """
+    check_model(model)
+    if not isinstance(optimizer, optax.GradientTransformation):
+        raise TypeError(f"optimizer must be an optax.GradientTransformation (e.g. make_optimizer('sgd')); "
+                        f"got {type(optimizer).__name__}")
     check_choice("loss", loss, LOSSES)
-    batch_size = check_int("batch_size", batch_size, min=1)
+    n_classes = check_n_classes(n_classes, model)
+    batch_size = check_int("batch_size", batch_size, min=1, max=MAX_DIM)
+    for name, flag in (("weight_noise", weight_noise), ("relative", relative), ("track_covariance", track_covariance)):
+        if not isinstance(flag, bool):
+            raise TypeError(f"{name} must be a bool; got {flag!r}")
 
     def loss_fn(params, xb, yb, key, step, hp):
         nr = hp["noise_ratio"] if model.stochastic else None
@@ -677,6 +686,8 @@ def _fit(plan: _Plan, hooks=()) -> EnsembleResult:
                                 eval_rows=max(len(data.x_test), min(cfg.probe_size, len(data.x_train))), dtype=dtype)
     if cfg.max_memory_bytes is None:
         budget = default_memory_budget()
+        check_size_budget("batch_size", cfg.batch_size, nbytes=est["bytes"], max_bytes=2 * budget,
+                          what="one member's training step and evaluation (estimate_member_bytes)")
         per_run = max(1, min(n, budget // max(est["bytes"], 1)))
     else:
         budget = cfg.max_memory_bytes

@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import strategies as st
 
 from .spec import Spec
-from .values import Arg, Array, Call, Choice, Fixed, Int, Key, Mapping, Obj, Real, Rng, Seq, Tree, lazy
+from .values import Arg, Array, Call, Choice, Fixed, Int, Key, Mapping, Obj, Real, Rng, Seq, Tree, _const, _vals, lazy
 
 POS = Real(lo=0.0, lo_open=True)
 NONNEG = Real(lo=0.0)
 PROB = Real(lo=0.0, hi=1.0, lo_open=True, hi_open=True)
 SIZE = Int(min=1)
 J = "jax"
+
+
+class MemberReal(Real):
+    """A member setting (``lr``, ``weight_decay``, ``sigma`` of TrainConfig/train_ensemble): a number for
+    every member or one per member, so a list of numbers such as ``[1.0, 2.0]`` is valid input, not a wrong
+    type (its length is checked against the keys when a run starts). The other wrong types stay bad."""
+
+    def categories(self):
+        out = super().categories()
+        out["wrong_type"] = st.one_of(_vals("wrong_type", "1", "abc", 1 + 1j, {"a": 1}), _const("wrong_type", "obj"))
+        return out
 
 
 def _jax():
@@ -98,9 +110,9 @@ NN = [
     Spec("nn.EnsembleResult", exempt="result record built by train_ensemble"),
     Spec("nn.TrainConfig", {"steps": Arg(10, SIZE), "optimizer": Arg("adamw", Choice()),
                             "eval_every": Arg(None, Int(min=1, none_ok=True)), "batch_size": Arg(8, SIZE),
-                            "loss": Arg("mse", Choice()), "lr": Arg(None, Real(lo=0.0, lo_open=True, none_ok=True)),
-                            "weight_decay": Arg(None, Real(lo=0.0, none_ok=True)),
-                            "sigma": Arg(None, Real(lo=0.0, none_ok=True)), "probe_size": Arg(16, SIZE),
+                            "loss": Arg("mse", Choice()), "lr": Arg(None, MemberReal(lo=0.0, lo_open=True, none_ok=True)),
+                            "weight_decay": Arg(None, MemberReal(lo=0.0, none_ok=True)),
+                            "sigma": Arg(None, MemberReal(lo=0.0, none_ok=True)), "probe_size": Arg(16, SIZE),
                             "max_memory_bytes": Arg(None, Int(min=1, none_ok=True, huge_bad=False))}, cost=J),
     Spec("nn.clip_zeroth_bias", {"bias": Arg(lazy(lambda: _jnp(np.full((2, 3), 0.5, np.float32))),
                                              Array(ndim=None, dtypes="float", linked=(-1,))),
@@ -109,6 +121,11 @@ NN = [
     Spec("nn.compute_probes", {"model": MODEL, "params": PARAMS, "x": X, "y": Y, "loss": Arg("mse", Choice()),
                                "n_classes": Arg(2, Int(min=2, none_ok=True)), "step": Arg(None, Int(min=0, none_ok=True)),
                                "key": Arg(None, Key(none_ok=True))}, cost=J),
+    Spec("nn.chain_probes", {"model": MODEL, "params": PARAMS, "x": X, "y": Y, "loss": Arg("mse", Choice()),
+                             "n_classes": Arg(2, Int(min=2, none_ok=True)), "step": Arg(0, Int(min=0, none_ok=True)),
+                             "stacked": Arg(False),
+                             "edges": Arg(lazy(lambda: tuple(__import__("rmt_sparsity.metrics").metrics.GRADIENT_LOG_EDGES)),
+                                          Seq())}, cost=J),
     Spec("nn.default_noise_filter", {"path": Arg(lazy(lambda: (_jax().tree_util.DictKey("w"),)), Obj()),
                                      "leaf": Arg(None, Fixed())}, cost=J),
     Spec("nn.dense", {"x": Arg(lazy(lambda: _jnp(np.ones(3, np.float32))), Array(ndim=None, dtypes="float", linked=(-1,))),
@@ -182,7 +199,7 @@ NN = [
                                "optimizer": Arg("sgd", Choice(none_ok=True)),
                                "keys": Arg(lazy(lambda: _jax().random.split(_key(), 2)), Obj()),
                                "steps": Arg(4, SIZE), "eval_every": Arg(2, Int(min=1, none_ok=True)),
-                               "batch_size": Arg(8, SIZE), "lr": Arg(0.1, Real(lo=0.0, lo_open=True, none_ok=True)),
+                               "batch_size": Arg(8, SIZE), "lr": Arg(0.1, MemberReal(lo=0.0, lo_open=True, none_ok=True)),
                                "loss": Arg("ce", Choice()), "quiet": Arg(True)}, cost="heavy", timeout=60),
     Spec("nn.weight_noise_value_and_grad", {"loss_fn": Arg(lazy(lambda: (lambda p: (p["w"] ** 2).sum() / 2)), Call()),
                                             "relative": Arg(False), "where": Arg(None, Call(none_ok=True)),
