@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._checks import _fmt, check_int, check_real
+from .._checks import _fmt, check_int, check_real, is_tracer
 
 __all__ = [
     "is_tracer",
@@ -46,11 +46,6 @@ _POLICY_TEXT = {
     "real": "real numbers (integers, float32 or float64)",
     "any": "numbers",
 }
-
-
-def is_tracer(x) -> bool:
-    """True for a JAX tracer (an abstract value inside ``jit``/``vmap``/``grad``)."""
-    return isinstance(x, jax.core.Tracer)
 
 
 def _dtype_ok(dtype, dtypes: str) -> bool:
