@@ -31,10 +31,11 @@ def smoke_grid():
     return F.resolve_fixtures(["chain_grid"], profile="smoke", seed=0)["chain_grid"]
 
 
-def _clone(arm, *, loss=None, arch=None, optimizer=None, levels=None, level_kind="sigma"):
+def _clone(arm, *, loss=None, arch=None, optimizer=None, levels=None, level_kind="sigma", dataset=None):
     a = copy.deepcopy(arm)
     spec = dict(a["arm"])
-    spec.update({k: v for k, v in (("loss", loss), ("arch", arch), ("optimizer", optimizer)) if v is not None})
+    spec.update({k: v for k, v in (("loss", loss), ("arch", arch), ("optimizer", optimizer), ("dataset", dataset))
+                 if v is not None})
     if levels is not None:
         old = list(a["cells"].values())
         a["cells"] = {}
@@ -61,6 +62,9 @@ def _full_grid(grid):
         units[a["arm"]["id"]] = a
         a = _clone(base, loss=loss, arch="magic", levels=[0.05, 0.1], level_kind="noise_ratio")
         units[a["arm"]["id"]] = a
+        for arch in ("plain", "modules"):
+            a = _clone(base, loss=loss, arch=arch, dataset="mnist1d")
+            units[a["arm"]["id"]] = a
     return F.FixtureResult(id="chain_grid", profile="smoke", seed=0, config=grid.config, config_hash="synthetic",
                            units=units)
 
@@ -97,6 +101,24 @@ def test_claims_run_on_every_arm_and_gate_on_training(smoke_grid, cid):
     # 40 smoke steps never meet the convergence rule: every verdict is gated
     assert res.measurement.training is not None and not res.measurement.training.reached
     assert res.verdict.status == "inconclusive" and res.verdict.reason.startswith("not converged at 40 steps")
+
+
+def test_full_only_claims_are_left_out_of_smaller_profiles():
+    """Claims reading arms only the full grid trains run in the full profile alone, instead of being reported as
+    inconclusive ("no arm") by every smaller run; the MNIST-1D claims read the full grid's MNIST-1D arms."""
+    full_only = {cid for cid in IDS if not get_claim(cid).runs_in("quick")}
+    expected = {f"{s}_{loss}" for s in ("module_ablation", "relu2_sparser_than_relu") for loss in ("mse", "ce")}
+    expected |= {"shifted_s_control_ce", "key_update_weighted_mp_ce"}
+    expected |= {f"{s}_mnist1d_{loss}" for s in chain._MNIST1D_LINKS for loss in ("mse", "ce")}
+    assert full_only == expected
+    for cid in full_only:
+        c = get_claim(cid)
+        assert c.runs_in("full") and not c.runs_in("smoke") and list(c.profiles) == ["full"]
+        assert (c.config_for("full").get("dataset") == "mnist1d") == ("mnist1d" in cid)
+    from rmt_sparsity.experiments.chain_grid import GRID_PROFILES, arm_ids
+
+    full_arms, quick_arms = set(arm_ids(GRID_PROFILES["full"])), set(arm_ids(GRID_PROFILES["quick"]))
+    assert {f"mnist1d/{loss}/{a}/adamw" for loss in ("mse", "ce") for a in ("plain", "modules")} <= full_arms - quick_arms
 
 
 def test_claims_report_missing_arms(smoke_grid):

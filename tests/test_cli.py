@@ -339,3 +339,13 @@ def test_verify_on_dask_local_cluster_equals_local(tmp_path):
     assert main(args + ["--out", str(tmp_path / "dask"), "--executor", "dask"]) == 0
     a, b = (_strip_timings(json.loads((tmp_path / d / "claims.json").read_text())) for d in ("local", "dask"))
     assert a == b
+
+
+def test_verify_list_marks_full_only_claims(capsys):
+    from rmt_sparsity.cli.verify import list_claims
+    from rmt_sparsity.experiments.runner import registry
+
+    list_claims()
+    lines = {ln.split()[0]: ln for ln in capsys.readouterr().out.splitlines()[1:]}
+    for cid, c in registry().items():
+        assert lines[cid].endswith("[full profile only]") == (not c.runs_in("quick")), cid

@@ -48,7 +48,8 @@ def add_parser(sub) -> None:
 
 
 def list_claims(file=None) -> None:
-    """Print one line per registered claim: id, kind and statement (``verify --list``)."""
+    """Print one line per registered claim: id, kind and statement (``verify --list``); a claim that only the full
+    profile runs says so."""
     from ..experiments.runner import registry
 
     claims = list(registry().values())
@@ -57,7 +58,8 @@ def list_claims(file=None) -> None:
     out = file if file is not None else sys.stdout
     print(f"{'id':<{w_id}}  {'kind':<{w_kind}}  statement", file=out)
     for c in claims:
-        print(f"{c.id:<{w_id}}  {c.kind:<{w_kind}}  {' '.join(c.statement.split())}", file=out)
+        only = "" if c.runs_in("quick") else " [full profile only]"
+        print(f"{c.id:<{w_id}}  {c.kind:<{w_kind}}  {' '.join(c.statement.split())}{only}", file=out)
 
 
 def _writable_dir(path: str) -> Path:

@@ -743,6 +743,13 @@ class Claim:
         object.__setattr__(self, "rivals", rivals)
         object.__setattr__(self, "fixtures", tuple(self.fixtures))
 
+    def runs_in(self, profile: str) -> bool:
+        """Whether a run of every claim under ``profile`` includes this one: ``profiles`` defines ``profile`` or a
+        smaller one. A claim defined only for larger profiles (e.g. one that reads arms only the full grid trains)
+        is left out of smaller runs instead of being reported as inconclusive there."""
+        check_choice("profile", profile, PROFILES)
+        return any(p in self.profiles for p in PROFILES[: PROFILES.index(profile) + 1])
+
     def config_for(self, profile: str) -> dict:
         """The config used under ``profile`` (falling back to the next smaller profile)."""
         check_choice("profile", profile, PROFILES)

@@ -401,7 +401,9 @@ def run_claims(
     Parameters
     ----------
     ids : sequence of str, optional
-        Claim ids (a list, not one string); unknown ids raise ``UnknownClaimError`` (a ``KeyError``
+        Claim ids (a list, not one string); by default every claim that runs in ``profile``
+        (:meth:`~rmt_sparsity.experiments.claims.Claim.runs_in`: claims defined only for a larger
+        profile are left out; naming one runs it with its smallest config). Unknown ids raise ``UnknownClaimError`` (a ``KeyError``
         and ``ValueError``) before anything runs; an empty sequence is a ``ValueError``.
     seed : int
         Run seed, an integer >= 0.
@@ -415,7 +417,8 @@ def run_claims(
     if ids is not None and (isinstance(ids, (str, bytes, Mapping)) or not isinstance(ids, Iterable)):
         raise TypeError(f"ids must be None or a sequence of claim ids; got {type(ids).__name__} {ids!r:.80} "
                         "(one id: ids=[id])")
-    ids = list(all_ids if ids is None else ids)
+    check_choice("profile", profile, PROFILES)
+    ids = list([i for i in all_ids if get_claim(i).runs_in(profile)] if ids is None else ids)
     if not ids:
         raise ValueError("ids must name at least one claim (None runs every claim); got an empty sequence")
     bad = [i for i in ids if not isinstance(i, str)]

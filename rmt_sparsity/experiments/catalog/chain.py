@@ -58,6 +58,8 @@ missed the grid's convergence rule within its cap makes the claim
 
 from __future__ import annotations
 
+import dataclasses
+
 import math
 
 import numpy as np
@@ -135,7 +137,12 @@ def _f(v) -> np.ndarray:
     return np.asarray(v, dtype=float)
 
 
-def _arm(fixtures, loss, arch, optimizer="adamw", dataset="digits", *, required=True):
+def _dataset(config) -> str:
+    """The data set a claim reads: ``"digits"`` unless its config names another (the MNIST-1D claims)."""
+    return config.get("dataset", "digits")
+
+
+def _arm(fixtures, loss, arch, optimizer="adamw", *, dataset="digits", required=True):
     units = fixtures[GRID].units
     aid = f"{dataset}/{loss}/{arch}/{optimizer}"
     if aid not in units:
@@ -290,7 +297,7 @@ def _bars(title, parts, ylabel):
 def _flat_measure(matched: bool):
     def measure(config, rng, fixtures):
         loss = config["loss"]
-        arm = _arm(fixtures, loss, "plain")
+        arm = _arm(fixtures, loss, "plain", dataset=_dataset(config))
         lv = _levels(arm)
         top = lv[-1]
         c0, c1 = _cell(arm, 0.0), _cell(arm, top)
@@ -361,7 +368,7 @@ def _ln_shrinks(config) -> Prediction:
 @_guard
 def _ln_measure(config, rng, fixtures):
     loss = config["loss"]
-    arm = _arm(fixtures, loss, "plain")
+    arm = _arm(fixtures, loss, "plain", dataset=_dataset(config))
     top = _levels(arm)[-1]
     c0, c1 = _cell(arm, 0.0), _cell(arm, top)
     layers = _layers(arm)
@@ -392,7 +399,7 @@ def _gs_measure(config, rng, fixtures):
     from ...metrics import GRADIENT_SPARSITY_TAUS, RELATIVE_GRADIENT_TAUS
 
     loss = config["loss"]
-    arm = _arm(fixtures, loss, "plain")
+    arm = _arm(fixtures, loss, "plain", dataset=_dataset(config))
     top = _levels(arm)[-1]
     c0, c1 = _cell(arm, 0.0), _cell(arm, top)
     layers = _layers(arm)
@@ -501,7 +508,7 @@ def _rho_measure(config, rng, fixtures):
     from scipy.stats import spearmanr
 
     loss = config["loss"]
-    arm = _arm(fixtures, loss, "plain")
+    arm = _arm(fixtures, loss, "plain", dataset=_dataset(config))
     layers = _layers(arm)
     zf, gs, dr, lv_of = [], [], [], []
     within = {}
@@ -598,7 +605,7 @@ def chain_figure(fixtures, loss) -> FigureData:
 @_guard
 def _ss_measure(config, rng, fixtures):
     loss = config["loss"]
-    arm = _arm(fixtures, loss, "shifted_s")
+    arm = _arm(fixtures, loss, "shifted_s", dataset=_dataset(config))
     top = _levels(arm)[-1]
     c0, c1 = _cell(arm, 0.0), _cell(arm, top)
     layers = _layers(arm)
@@ -630,7 +637,7 @@ def _ss_measure(config, rng, fixtures):
 @_guard
 def _conc_measure(config, rng, fixtures):
     loss = config["loss"]
-    arm = _arm(fixtures, loss, "plain")
+    arm = _arm(fixtures, loss, "plain", dataset=_dataset(config))
     top = _levels(arm)[-1]
     c0, c1 = _cell(arm, 0.0), _cell(arm, top)
     layers = _layers(arm)
@@ -639,7 +646,7 @@ def _conc_measure(config, rng, fixtures):
                                    "lambda_max/lambda_min(non-zero) of K K^T, cut 0.1 x mean over all eigenvalues")}
     cells, arms = [c0, c1], [arm]
     for arch, opt, lab in (("modules", "adamw", "AdamW, modules"), ("plain", "sgd", "SGD, plain")):
-        other = _arm(fixtures, loss, arch, opt, required=False)
+        other = _arm(fixtures, loss, arch, opt, required=False, dataset=_dataset(config))
         if other is not None:
             t = _levels(other)[-1]
             parts[lab] = _part(_spec(_cell(other, 0.0), "concentration", layers) - _spec(_cell(other, t), "concentration", layers),
@@ -738,13 +745,13 @@ def _wmp_compare(pred: Prediction, meas: Measurement) -> Verdict:
 @_guard
 def _wmp_measure(config, rng, fixtures):
     loss = config["loss"]
-    arm = _arm(fixtures, loss, "plain", "sgd")
+    arm = _arm(fixtures, loss, "plain", "sgd", dataset=_dataset(config))
     top = _levels(arm)[-1]
     cell = _cell(arm, top)
     layers = _layers(arm)
     measured = np.mean([np.log(_f(cell["spectra"][n]["update_condition"])) for n in layers], axis=0)
     findings = {}
-    for a in (arm, _arm(fixtures, loss, "plain", "adamw", required=False)):
+    for a in (arm, _arm(fixtures, loss, "plain", "adamw", required=False, dataset=_dataset(config))):
         if a is None:
             continue
         for lv in _levels(a):
@@ -776,7 +783,7 @@ def _wmp_measure(config, rng, fixtures):
 def _modules_measure(arches, *, level=0.0):
     def measure(config, rng, fixtures):
         loss = config["loss"]
-        base = _arm(fixtures, loss, "plain")
+        base = _arm(fixtures, loss, "plain", dataset=_dataset(config))
         b = _cell(base, level)
         layers = _layers(base)
         zb = _probe(b, "zero_fraction", layers)
@@ -784,11 +791,11 @@ def _modules_measure(arches, *, level=0.0):
         for arch in arches:
             if arch.startswith("magic"):
                 ratio = float(arch.split(":")[1])
-                a = _arm(fixtures, loss, "magic")
+                a = _arm(fixtures, loss, "magic", dataset=_dataset(config))
                 c = _cell(a, ratio)
                 lab = f"magic synapse rho={ratio:g}"
             else:
-                a = _arm(fixtures, loss, arch)
+                a = _arm(fixtures, loss, arch, dataset=_dataset(config))
                 c = _cell(a, level)
                 lab = {"modules": "all modules"}.get(arch, arch)
             parts[lab] = _part(_probe(c, "zero_fraction", layers) - zb,
@@ -817,7 +824,7 @@ def _literature_measure(key, label, *, transform, reduce="mean", arch="plain", o
 
     def measure(config, rng, fixtures):
         loss = config["loss"]
-        arm = _arm(fixtures, loss, arch)
+        arm = _arm(fixtures, loss, arch, dataset=_dataset(config))
         layers = _layers(arm)
         get = _getter(key, layers, reduce)
         if other_arch is None:
@@ -828,7 +835,7 @@ def _literature_measure(key, label, *, transform, reduce="mean", arch="plain", o
             cells, arms = [c0, c1], [arm]
             what = f"sigma 0 -> {top:g}"
         else:
-            oth = _arm(fixtures, loss, other_arch)
+            oth = _arm(fixtures, loss, other_arch, dataset=_dataset(config))
             parts, cells, arms = {}, [], [arm, oth]
             for lv in _levels(arm):
                 c0, c1 = _cell(arm, lv), _cell(oth, lv)
@@ -953,7 +960,7 @@ def _sl_measure(config, rng, fixtures):
     from ..sparsing_law import sparsing_analysis
 
     loss = config["loss"]
-    arm = _arm(fixtures, loss, "plain")
+    arm = _arm(fixtures, loss, "plain", dataset=_dataset(config))
     c0 = _cell(arm, 0.0)
     steps = _f(arm["checkpoint_steps"])
     zf = _f(c0["trajectory"]["zero_fraction"])  # (seeds, checkpoints), mean over key layers, full training set
@@ -1133,6 +1140,38 @@ def _claims_for(loss) -> list[Claim]:
                       _sl_rival("power law", "a pure power law k D^-beta")),
               fixtures=(GRID,)),
     ]
+    return [_full_only(c) if c.id in _full_only_ids(loss) else c for c in out] + _mnist1d_claims(out, loss)
+
+
+def _full_only_ids(loss) -> set[str]:
+    """Claims whose arms only the full grid trains (each module alone, the magic synapse, ReLU²; the shifted-S and
+    SGD arms with cross-entropy)."""
+    ids = {f"module_ablation_{loss}", f"relu2_sparser_than_relu_{loss}"}
+    if loss == "ce":
+        ids |= {"shifted_s_control_ce", "key_update_weighted_mp_ce"}
+    return ids
+
+
+def _full_only(claim: Claim, **extra) -> Claim:
+    """``claim`` defined for the full profile only: smaller profiles' runs leave it out (:meth:`Claim.runs_in`)."""
+    return dataclasses.replace(claim, profiles={"full": {**claim.profiles["full"], **extra}})
+
+
+#: The chain's links re-measured on the full grid's MNIST-1D arms (plain and all modules, AdamW).
+_MNIST1D_LINKS = ("flatness_falls_with_noise", "flatness_falls_at_matched_loss", "ln_norm_does_not_shrink",
+                  "gradient_sparsity_rises_with_noise", "gradient_sparsity_tracks_activation_sparsity",
+                  "noise_concentrates_key_spectrum", "modules_raise_zero_fraction")
+
+
+def _mnist1d_claims(claims, loss) -> list[Claim]:
+    out = []
+    for c in claims:
+        if c.id[: -len(loss) - 1] not in _MNIST1D_LINKS:
+            continue
+        statement = (c.statement.replace("digits", "MNIST-1D") if "digits" in c.statement
+                     else c.statement.rstrip(".") + " (MNIST-1D).")
+        out.append(dataclasses.replace(_full_only(c, dataset="mnist1d"), id=c.id[: -len(loss)] + "mnist1d_" + loss,
+                                       statement=statement))
     return out
 
 
