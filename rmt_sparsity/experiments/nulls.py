@@ -257,7 +257,8 @@ def null_band(spec: NullSpec, *, level: float = 0.95, name: str = "band", use_ta
     levels = (a, round(1.0 - a, 10))
     entry, source = _entry(spec, levels, use_table)
     if entry is None:
-        return critical_value(name, (math.nan, math.nan), "not computed while recording", level=level)
+        # recording collects specs only; the prediction built on this placeholder (the whole line) is discarded
+        return critical_value(name, (-math.inf, math.inf), "not computed while recording", level=level)
     lo, hi = (entry["quantiles"][str(lev)] for lev in levels)
     return critical_value(name, (lo, hi), _derivation(spec, entry, f"central {level:.0%} band", source, levels),
                           level=level)
@@ -278,6 +279,7 @@ def null_critical_value(spec: NullSpec, *, alpha: float = 0.05, name: str = "cri
     level = round(1.0 - alpha, 10)
     entry, source = _entry(spec, (level,), use_table)
     if entry is None:
-        return critical_value(name, math.nan, "not computed while recording", level=level)
+        # recording collects specs only; the prediction built on this placeholder (no bound) is discarded
+        return critical_value(name, math.inf, "not computed while recording", level=level)
     q = entry["quantiles"][str(level)]
     return critical_value(name, q, _derivation(spec, entry, f"{level:.0%} quantile", source, (level,)), level=level)
