@@ -32,8 +32,16 @@ def _meas():
     return _exp().Measurement(1.05, 0.01, 3)
 
 
+#: One parent directory per process for the specs' output directories, removed when the process exits (the
+#: fuzz workers call the specs many times; per-call directories under it are not cleaned one by one).
+_TMP_PARENT: tempfile.TemporaryDirectory | None = None
+
+
 def _tmpdir():
-    return tempfile.mkdtemp(prefix="fuzz-exp-")
+    global _TMP_PARENT
+    if _TMP_PARENT is None:
+        _TMP_PARENT = tempfile.TemporaryDirectory(prefix="fuzz-exp-")
+    return tempfile.mkdtemp(dir=_TMP_PARENT.name)
 
 
 def sweep_fn(config, seed):
