@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from rmt_sparsity.cli import main
-from rmt_sparsity.experiments.runner import all_claim_ids
+from rmt_sparsity.experiments.runner import all_claim_ids, get_claim
 
 
 def _run(*args):
@@ -52,7 +52,7 @@ def test_outputs_written(smoke_reports):
     from rmt_sparsity.experiments.claims import SCHEMA_VERSION
 
     assert doc["schema_version"] == SCHEMA_VERSION and doc["run"]["profile"] == "smoke"
-    assert [r["id"] for r in doc["claims"]] == all_claim_ids()
+    assert [r["id"] for r in doc["claims"]] == [i for i in all_claim_ids() if get_claim(i).runs_in("smoke")]
     assert json.loads((out / "claims-smoke.json").read_text())["claims"] == [
         dict(r, run=doc["run"]) for r in doc["claims"]]
     assert list((out / "figures").glob("*.png"))
@@ -87,7 +87,7 @@ def test_html_self_contained(smoke_reports):
     n_png = len(list((out / "figures").glob("*.png")))
     assert len(p.imgs) == n_png and all(s.startswith("data:image/png;base64,") for s in p.imgs)
     classes = [c.split()[0] for c, _ in p.cells]
-    n = len(all_claim_ids())
+    n = sum(get_claim(i).runs_in("smoke") for i in all_claim_ids())
     for col in ("prediction", "band", "measurement", "uncertainty", "verdict"):
         assert classes.count(col) == n, col
 
@@ -225,7 +225,8 @@ def test_verify_list(capsys):
     assert len(lines) == 1 + len(claims)
     for line, c in zip(lines[1:], claims):
         cid, kind, statement = line.split(None, 2)
-        assert (cid, kind, statement) == (c.id, c.kind, " ".join(c.statement.split()))
+        only = "" if c.runs_in("quick") else " [full profile only]"
+        assert (cid, kind, statement) == (c.id, c.kind, " ".join(c.statement.split()) + only)
 
 
 def test_missing_extra_marks_the_claim_skipped_and_exits_0(tmp_path, monkeypatch, capsys):
