@@ -46,25 +46,36 @@ DEFAULT_EXCLUDE_KINDS = ("empirical", "performance", "identity")
 
 
 def run(ids, profile: str, seeds: int, out=None) -> dict:
+    """Run every claim of ``ids`` at run seeds ``0 .. seeds-1``, seed by seed.
+
+    Seeds are the outer loop, so the claims on the shared trained grid train one grid per seed and share it
+    (the fixture cache is cleared after each seed), and the JSON written after every seed holds every
+    finished seed: an interrupted run keeps what it measured.
+    """
+    from rmt_sparsity.experiments.fixtures import clear_fixture_cache
     from rmt_sparsity.experiments.runner import run_claim
 
-    table = {}
-    for cid in ids:
-        rows = []
-        t0 = time.perf_counter()
-        for s in range(seeds):
+    table = {cid: {"profile": profile, "seeds": 0, "seconds": 0.0, "runs": []} for cid in ids}
+    for s in range(seeds):
+        for cid in ids:
+            t0 = time.perf_counter()
             r = run_claim(cid, profile=profile, seed=s)
             if r.error:
                 raise RuntimeError(f"{cid} seed {s} crashed:\n{r.error}")
-            rows.append({"seed": s, "verdict": r.verdict.status, "theory": r.theory_verdict.status,
-                         "theory_alpha": r.theory_verdict.alpha,
-                         "rivals": {rv.name: rv.verdict.status for rv in r.rivals},
-                         "statistic": r.measurement.value,
-                         "rival_statistics": {rv.name: rv.statistic.value for rv in r.rivals}})
-        table[cid] = {"profile": profile, "seeds": seeds, "seconds": time.perf_counter() - t0, "runs": rows}
+            t = table[cid]
+            t["runs"].append({"seed": s, "verdict": r.verdict.status, "theory": r.theory_verdict.status,
+                              "theory_alpha": r.theory_verdict.alpha,
+                              "rivals": {rv.name: rv.verdict.status for rv in r.rivals},
+                              "statistic": r.measurement.value,
+                              "rival_statistics": {rv.name: rv.statistic.value for rv in r.rivals}})
+            t["seeds"] = len(t["runs"])
+            t["seconds"] += time.perf_counter() - t0
+        clear_fixture_cache()
+        print(f"seed {s} done ({time.strftime('%H:%M:%S')}, load {os.getloadavg()[0]:.2f})", flush=True)
         if out:
             with open(out, "w") as fh:
                 json.dump(table, fh, indent=1, default=float)
+    for cid in ids:
         _print_claim(cid, table[cid])
     return table
 
