@@ -21,7 +21,7 @@ import numpy as np
 
 from .._checks import check_choice, check_int, check_key, check_real, check_size_budget
 from ._activations import check_activation, get_activation
-from ._validate import check_jax_array, check_jax_int, check_jax_tree
+from ._validate import check_finite_named, check_jax_array, check_jax_int, check_jax_tree, is_tracer
 from ._layers import (
     clip_zeroth_bias,
     dense,
@@ -57,27 +57,13 @@ def _normal_pieces(key, shapes, dtype):
     return out
 
 
-def _is_tracer(x) -> bool:
-    return isinstance(x, jax.core.Tracer)
-
-
-@jax.jit
-def _nonfinite_counts(leaves):
-    """Non-finite entries of each leaf, in one compiled call (one dispatch and one transfer per check)."""
-    return jnp.stack([jnp.sum(~jnp.isfinite(v)).astype(jnp.int32) for v in leaves])
-
-
 def _check_finite(params, x=None) -> None:
     """``ValueError`` naming the first parameter leaf (or ``x``) with NaN/inf entries; skipped inside a trace."""
     named = [("params" + jax.tree_util.keystr(p), v) for p, v in jax.tree_util.tree_leaves_with_path(params)]
     if x is not None:
         named.append(("x", x))
-    if any(_is_tracer(v) for _, v in named):
-        return
-    counts = np.asarray(_nonfinite_counts([v for _, v in named]))
-    if counts.any():
-        i = int(np.flatnonzero(counts)[0])
-        raise ValueError(f"{named[i][0]} must be finite; found {int(counts[i])} non-finite entries")
+    if not any(is_tracer(v) for _, v in named):
+        check_finite_named(named)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 2))
@@ -533,7 +519,7 @@ class MLP:
         return self._call(params, x, key, hooks, step, noise_ratio)
 
     def _call(self, params, x, key, hooks, step, noise_ratio):
-        if any(_is_tracer(v) for v in jax.tree_util.tree_leaves((params, x, key, step, noise_ratio))):
+        if any(is_tracer(v) for v in jax.tree_util.tree_leaves((params, x, key, step, noise_ratio))):
             return self.forward(params, x, key=key, hooks=hooks, step=step, noise_ratio=noise_ratio)
         hooks_t = tuple(sorted(hooks.items())) if hooks else ()
         return _forward_jit(self, hooks_t, params, jnp.asarray(x), key, step, noise_ratio)

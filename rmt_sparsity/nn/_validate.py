@@ -37,6 +37,7 @@ __all__ = [
     "check_jax_int",
     "check_axis",
     "check_jax_tree",
+    "check_finite_named",
     "check_callable",
 ]
 
@@ -201,6 +202,35 @@ def check_axis(name: str, arr, axis: int, size: int, what: str) -> None:
         raise ValueError(f"{name} must have length {size} ({what}) along axis {axis}; got shape {tuple(arr.shape)}")
 
 
+@jax.jit
+def _nonfinite_counts(leaves):
+    """Non-finite entries of each array, in one compiled call (one dispatch and one transfer per check)."""
+    return jnp.stack([jnp.sum(~jnp.isfinite(v)).astype(jnp.int32) for v in leaves])
+
+
+def check_finite_named(named) -> None:
+    """``ValueError`` naming the first of ``named`` (``(name, array)`` pairs) with NaN/inf entries.
+
+    Tracers are skipped (their values are unknown); the concrete arrays are counted
+    in one compiled call. The message is :func:`check_jax_array`'s.
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> check_finite_named([("a", jnp.ones(2)), ("b", jnp.array([jnp.inf, 1.0]))])
+    Traceback (most recent call last):
+    ...
+    ValueError: b must be finite; found 1 non-finite entries
+    """
+    named = [(n, v) for n, v in named if not is_tracer(v)]
+    if not named:
+        return
+    counts = np.asarray(_nonfinite_counts([v for _, v in named]))
+    if counts.any():
+        i = int(np.flatnonzero(counts)[0])
+        raise ValueError(f"{named[i][0]} must be finite; found {int(counts[i])} non-finite entries")
+
+
 def check_jax_tree(name: str, tree, *, dtypes: str = "float", finite: bool = True, nonempty: bool = True):
     """A pytree of arrays (network parameters): every leaf as in :func:`check_jax_array` (any ndim).
 
@@ -223,11 +253,14 @@ def check_jax_tree(name: str, tree, *, dtypes: str = "float", finite: bool = Tru
     leaves = jax.tree_util.tree_leaves_with_path(tree)
     if nonempty and not leaves:
         raise ValueError(f"{name} must hold at least one array; got {_fmt(tree)}")
+    named = []
     for path, leaf in leaves:
         where = name + jax.tree_util.keystr(path)
         if not isinstance(leaf, (jax.Array, np.ndarray, float)) or isinstance(leaf, bool):
             raise TypeError(f"{where} must be an array of {_POLICY_TEXT[dtypes]}; got {type(leaf).__name__} {_fmt(leaf)}")
-        check_jax_array(where, leaf, dtypes=dtypes, finite=finite, nonempty=False)
+        named.append((where, check_jax_array(where, leaf, dtypes=dtypes, finite=False, nonempty=False)))
+    if finite:
+        check_finite_named(named)
     return tree
 
 
