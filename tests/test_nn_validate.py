@@ -28,6 +28,19 @@ def test_value_checks_skip_tracers_but_not_closure_constants():
     w = jnp.array([[jnp.nan, 1.0]])
     with pytest.raises(ValueError, match=r"^w must be finite; found 1 non-finite entries"):
         jax.jit(lambda x: dense(x, w))(jnp.ones(2))
+    # a pytree of closure constants inside jit and vmap: finite passes, a NaN is refused by its path
+    def noisy(k, p):
+        return perturb_weights(p, key=k, sigma=0.1, relative=True)["w"]
+
+    good = {"w": jnp.ones((2, 3))}
+    assert jax.jit(lambda k: noisy(k, good))(jax.random.key(0)).shape == (2, 3)
+    keys = jax.random.split(jax.random.key(0), 4)
+    assert jax.vmap(lambda k: noisy(k, good))(keys).shape == (4, 2, 3)
+    bad = {"w": jnp.array([[jnp.nan, 1.0]])}
+    with pytest.raises(ValueError, match=r"^params\['w'\] must be finite; found 1 non-finite entries"):
+        jax.jit(lambda k: noisy(k, bad))(jax.random.key(0))
+    with pytest.raises(ValueError, match=r"^params\['w'\] must be finite; found 1 non-finite entries"):
+        jax.vmap(lambda k: noisy(k, bad))(keys)
     # static checks run on tracers too
     with pytest.raises(TypeError, match=r"^h must hold float32 or float64 numbers; got dtype int32"):
         jax.jit(relu)(jnp.arange(3))

@@ -212,7 +212,8 @@ def check_finite_named(named) -> None:
     """``ValueError`` naming the first of ``named`` (``(name, array)`` pairs) with NaN/inf entries.
 
     Tracers are skipped (their values are unknown); the concrete arrays are counted
-    in one compiled call. The message is :func:`check_jax_array`'s.
+    in one compiled call, evaluated eagerly even when the check runs inside a
+    ``jit``/``vmap`` trace that closes over them. The message is :func:`check_jax_array`'s.
 
     Examples
     --------
@@ -225,7 +226,8 @@ def check_finite_named(named) -> None:
     named = [(n, v) for n, v in named if not is_tracer(v)]
     if not named:
         return
-    counts = np.asarray(_nonfinite_counts([v for _, v in named]))
+    with jax.ensure_compile_time_eval():  # concrete leaves closed over by a trace stay concrete
+        counts = np.asarray(_nonfinite_counts([v for _, v in named]))
     if counts.any():
         i = int(np.flatnonzero(counts)[0])
         raise ValueError(f"{named[i][0]} must be finite; found {int(counts[i])} non-finite entries")
