@@ -23,14 +23,14 @@
 # spectra. `rmt-sparsity verify` measures every link on **one grid of trained networks** — the shared
 # fixture `chain_grid` (`rs.experiments.chain_grid`): small FFN stacks on digits, MSE and cross-entropy,
 # with and without relative weight noise $\sigma$, plain and with the paper's modules, an SGD arm and a
-# shifted-S arm, 8 seeds per cell, each arm trained until a stated convergence rule holds (or a cap).
+# shifted-S arm, 16 seeds per cell, each arm trained until a stated convergence rule holds (or a cap).
 #
 # This notebook **reads the cached grid** that `verify` stored (`OUT/fixtures/chain_grid`, records of a
 # `ResultStore`), draws the chain figure of each loss, and re-judges the claims from the same records.
 #
 # **Size switch.** `RMT_SPARSITY_QUICK` unset or `1`: the smoke grid (one MSE arm, 2 seeds, 40 steps),
 # trained here in well under a minute unless `verify --profile smoke` already stored it; the claims are
-# then *inconclusive: not converged*, as they should be. `RMT_SPARSITY_QUICK=0`: the quick grid (96
+# then *inconclusive: not converged*, as they should be. `RMT_SPARSITY_QUICK=0`: the quick grid (192
 # networks), read from the store of `rmt-sparsity verify` (run it first, e.g. with `--out
 # rmt-sparsity-report`; set `RMT_SPARSITY_STORE` to its `fixtures` folder otherwise), or trained here.
 

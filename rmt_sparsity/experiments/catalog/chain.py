@@ -118,7 +118,7 @@ FIXTURES = [
     dict(
         id=GRID,
         description="digits (and, on full, MNIST-1D) FFN stacks trained with and without weight noise, MSE and "
-        "cross-entropy, plain and with the paper's modules, an SGD arm and a shifted-S arm; 8 seeds per cell",
+        "cross-entropy, plain and with the paper's modules, an SGD arm and a shifted-S arm; 16 seeds per cell",
         profiles=_grid_profiles(),
         units=_units,
         run_unit=_run_unit,
