@@ -37,6 +37,7 @@ __all__ = [
     "check_keys",
     "as_float_array",
     "check_shape",
+    "check_callable",
     "check_size_budget",
     "available_memory",
     "MAX_ITERATIONS",
@@ -154,6 +155,23 @@ def check_choice(name: str, value, allowed: Iterable):
         ok = False
     if not ok:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {_fmt(value)}")
+    return value
+
+
+def check_callable(name: str, value, *, none_ok: bool = False):
+    """Return ``value`` if it is callable (or ``None`` when ``none_ok``), else raise ``TypeError``.
+
+    Examples
+    --------
+    >>> check_callable("where", 1)
+    Traceback (most recent call last):
+    ...
+    TypeError: where must be callable; got int 1
+    """
+    if value is None and none_ok:
+        return value
+    if not callable(value):
+        raise TypeError(f"{name} must be callable; got {type(value).__name__} {_fmt(value)}")
     return value
 
 

@@ -63,7 +63,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import check_array, check_choice, check_int, check_probability, check_real
+from .._checks import check_array, check_callable, check_choice, check_int, check_probability, check_real
 from .._io import to_jsonable
 from .._stats import binomial_band
 
@@ -269,14 +269,6 @@ def _mapping(name: str, value) -> Mapping:
     return value
 
 
-def _callable(name: str, value, *, none_ok: bool = False):
-    if value is None and none_ok:
-        return None
-    if not callable(value):
-        raise TypeError(f"{name} must be callable; got {type(value).__name__} {value!r:.80}")
-    return value
-
-
 def _band(band) -> tuple[float, float] | None:
     """A predicted region ``(lo, hi)``: two reals (infinite ends allowed: a half-line), ``lo <= hi``."""
     if band is None:
@@ -340,7 +332,7 @@ class Prediction:
         object.__setattr__(self, "level", check_probability("level", self.level))
         object.__setattr__(self, "details", _mapping("details", self.details))
         object.__setattr__(self, "thresholds", _thresholds(self.thresholds))
-        _callable("density", self.density, none_ok=True)
+        check_callable("density", self.density, none_ok=True)
 
     def to_json(self) -> dict:
         return to_jsonable(
@@ -656,7 +648,7 @@ class Rival:
 
     def __post_init__(self):
         _text("name", self.name)
-        _callable("predict", self.predict)
+        check_callable("predict", self.predict)
         _text("description", self.description, empty_ok=True)
 
 
@@ -718,10 +710,10 @@ class Claim:
             raise ValueError(f"id must be lower_snake_case (letters, digits, '_'; a letter first); got {self.id!r}")
         _text("statement", self.statement)
         _text("source", self.source)
-        _callable("predict", self.predict)
-        _callable("measure", self.measure)
-        _callable("compare", self.compare)
-        _callable("statistic", self.statistic, none_ok=True)
+        check_callable("predict", self.predict)
+        check_callable("measure", self.measure)
+        check_callable("compare", self.compare)
+        check_callable("statistic", self.statistic, none_ok=True)
         _mapping("profiles", self.profiles)
         for p, cfg in self.profiles.items():
             check_choice("profiles", p, PROFILES)

@@ -46,7 +46,8 @@ from typing import Any
 import numpy as np
 
 from .._checks import check_int, check_probability, check_size_budget
-from .claims import Threshold, _callable, _mapping, _text, critical_value
+from .._checks import check_callable
+from .claims import Threshold, _mapping, _text, critical_value
 from .store import canonical_json
 
 __all__ = ["NullSpec", "null_critical_value", "null_band", "simulate_null", "summarize_null", "TABLE_PATH",
@@ -99,7 +100,7 @@ class NullSpec:
         for name in ("claim", "hypothesis", "statistic"):
             _text(name, getattr(self, name))
         _mapping("sizes", self.sizes)
-        _callable("draw", self.draw)
+        check_callable("draw", self.draw)
         draws = check_int("draws", self.draws, min=1)
         check_size_budget("draws", draws, iterations=draws, max_iterations=MAX_DRAWS, what="null replicates")
         _text("sampler", self.sampler, empty_ok=True)

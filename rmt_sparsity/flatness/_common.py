@@ -31,6 +31,7 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from .._checks import check_real
+from .._jaxchecks import check_finite_named
 
 __all__ = ["hvp", "num_params"]
 
@@ -62,12 +63,8 @@ def _leaf_dtype(name, i, leaf):
 
 
 def _check_finite_leaves(name, leaves) -> None:
-    """``ValueError`` naming ``name`` if a concrete leaf holds NaN/inf (one fused reduction per leaf; skipped when traced)."""
-    for i, leaf in enumerate(leaves):
-        if isinstance(leaf, jax.core.Tracer):
-            continue
-        if not bool(jnp.all(jnp.isfinite(jnp.asarray(leaf)))):
-            raise ValueError(f"{name} must be finite; leaf {i} (shape {tuple(jnp.shape(leaf))}) holds NaN or inf")
+    """``ValueError`` naming ``name`` and the leaf if a concrete leaf holds NaN/inf (skipped when traced)."""
+    check_finite_named([(f"{name} leaf {i} (shape {tuple(jnp.shape(leaf))})", leaf) for i, leaf in enumerate(leaves)])
 
 
 def _check_params(params):

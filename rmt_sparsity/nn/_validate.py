@@ -28,7 +28,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._checks import _fmt, check_int, check_real, is_tracer
+from .._checks import _fmt, check_callable, check_int, check_real, is_tracer
+from .._jaxchecks import check_finite_named
 
 __all__ = [
     "is_tracer",
@@ -202,37 +203,6 @@ def check_axis(name: str, arr, axis: int, size: int, what: str) -> None:
         raise ValueError(f"{name} must have length {size} ({what}) along axis {axis}; got shape {tuple(arr.shape)}")
 
 
-@jax.jit
-def _nonfinite_counts(leaves):
-    """Non-finite entries of each array, in one compiled call (one dispatch and one transfer per check)."""
-    return jnp.stack([jnp.sum(~jnp.isfinite(v)).astype(jnp.int32) for v in leaves])
-
-
-def check_finite_named(named) -> None:
-    """``ValueError`` naming the first of ``named`` (``(name, array)`` pairs) with NaN/inf entries.
-
-    Tracers are skipped (their values are unknown); the concrete arrays are counted
-    in one compiled call, evaluated eagerly even when the check runs inside a
-    ``jit``/``vmap`` trace that closes over them. The message is :func:`check_jax_array`'s.
-
-    Examples
-    --------
-    >>> import jax.numpy as jnp
-    >>> check_finite_named([("a", jnp.ones(2)), ("b", jnp.array([jnp.inf, 1.0]))])
-    Traceback (most recent call last):
-    ...
-    ValueError: b must be finite; found 1 non-finite entries
-    """
-    named = [(n, v) for n, v in named if not is_tracer(v)]
-    if not named:
-        return
-    with jax.ensure_compile_time_eval():  # concrete leaves closed over by a trace stay concrete
-        counts = np.asarray(_nonfinite_counts([v for _, v in named]))
-    if counts.any():
-        i = int(np.flatnonzero(counts)[0])
-        raise ValueError(f"{named[i][0]} must be finite; found {int(counts[i])} non-finite entries")
-
-
 def check_jax_tree(name: str, tree, *, dtypes: str = "float", finite: bool = True, nonempty: bool = True):
     """A pytree of arrays (network parameters): every leaf as in :func:`check_jax_array` (any ndim).
 
@@ -264,21 +234,3 @@ def check_jax_tree(name: str, tree, *, dtypes: str = "float", finite: bool = Tru
     if finite:
         check_finite_named(named)
     return tree
-
-
-def check_callable(name: str, value, *, none_ok: bool = False):
-    """Return ``value`` if it is callable (or ``None`` when ``none_ok``), else raise ``TypeError``.
-
-    Examples
-    --------
-    >>> check_callable("where", 1)
-    Traceback (most recent call last):
-    ...
-    TypeError: where must be callable; got int 1
-    """
-    if value is None and none_ok:
-        return value
-    if not callable(value):
-        raise TypeError(f"{name} must be callable; got {type(value).__name__} {_fmt(value)}")
-    return value
-
