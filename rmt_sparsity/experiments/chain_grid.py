@@ -139,7 +139,7 @@ def _full_arms():
 #: the small-but-real effects (essential sparsity with MSE, 2:4 tolerance with cross-entropy) was rejected
 #: in 13/20 and 7/20 independent quick grids; the interval ``v +- t_{0.95,n-1} SE`` narrows by
 #: ``sqrt(n/8) t_{0.95,7}/t_{0.95,n-1}``, which projects 0.93 and 0.65 at 16 seeds and 0.99 and 0.82 at 24.
-#: 24 seeds would put the quick run near its 10-minute limit on 2 cores, so 16 (docs/science.md, "Power").
+#: 24 seeds would put the quick run near its 10-minute limit on 2 cores, so 16 (docs/science.md, "Seeds per cell").
 _BASE = {"version": GRID_VERSION, "width": 32, "d_ff": 128, "depth": 2, "batch_size": 128, "seeds": 16,
          "eval_every": 50, "round_steps": 250, "min_steps": 500, "probe_size": 512, "rule": _RULE,
          "measure": _MEASURE}
