@@ -45,8 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import check_int, check_probability, check_size_budget
-from .._checks import check_callable
+from .._checks import check_callable, check_int, check_probability, check_size_budget
 from .claims import Threshold, _mapping, _text, critical_value
 from .store import canonical_json
 
