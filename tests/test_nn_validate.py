@@ -48,6 +48,24 @@ def test_value_checks_skip_tracers_but_not_closure_constants():
         jax.jit(lambda x: dense(x, jnp.ones((1, 2))))(jnp.ones(3))
 
 
+def test_model_checks_closed_over_params_when_only_x_is_traced():
+    from rmt_sparsity.nn import MLP
+
+    m = MLP(d_in=3, d_out=2, width=4, depth=1)
+    p = m.init(key=jax.random.key(0))
+    xs = jnp.ones((5, 3))
+    assert jax.vmap(lambda x: m.apply(p, x))(xs).shape == (5, 2)
+    bad = jax.tree_util.tree_map(lambda v: v, p)
+    bad["head"]["w"] = bad["head"]["w"].at[0, 0].set(jnp.nan)
+    # x is a tracer, the parameters are concrete constants of the trace: they are still checked, by path
+    with pytest.raises(ValueError, match=r"^params\['head'\]\['w'\] must be finite; found 1 non-finite entries"):
+        jax.vmap(lambda x: m.apply(bad, x))(xs)
+    with pytest.raises(ValueError, match=r"^params\['head'\]\['w'\] must be finite"):
+        jax.jit(lambda x: m.apply(bad, x))(xs)
+    # traced parameters are not scanned: the NaN propagates
+    assert np.isnan(np.asarray(jax.jit(m.apply)(bad, xs))).any()
+
+
 def test_messages_name_the_argument_and_value():
     with pytest.raises(TypeError, match=r"^h must be an array of float32 or float64 numbers; got NoneType None$"):
         relu(None)

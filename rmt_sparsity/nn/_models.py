@@ -58,12 +58,15 @@ def _normal_pieces(key, shapes, dtype):
 
 
 def _check_finite(params, x=None) -> None:
-    """``ValueError`` naming the first parameter leaf (or ``x``) with NaN/inf entries; skipped inside a trace."""
+    """``ValueError`` naming the first parameter leaf (or ``x``) with NaN/inf entries.
+
+    Traced leaves are skipped one by one (their values are unknown); concrete ones,
+    including constants closed over by a ``jit``/``vmap`` trace, are checked.
+    """
     named = [("params" + jax.tree_util.keystr(p), v) for p, v in jax.tree_util.tree_leaves_with_path(params)]
     if x is not None:
         named.append(("x", x))
-    if not any(is_tracer(v) for _, v in named):
-        check_finite_named(named)
+    check_finite_named(named)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 2))
