@@ -153,10 +153,7 @@ def test_unwritable_out_exits_2(tmp_path, capsys):
     assert len(err) == 1 and "not writable" in err[0]
 
 
-def test_unreachable_scheduler_exits_2(tmp_path, capsys, monkeypatch):
-    from rmt_sparsity.experiments.executors import dask_executor
-
-    monkeypatch.setitem(dask_executor.__kwdefaults__, "timeout", "1s")  # nothing listens on port 9: fail in 1 s, not 10
+def test_unreachable_scheduler_exits_2(tmp_path, capsys, short_dask_timeout):  # nothing listens on port 9
     code = main(["verify", "--only", "mp_extreme_ratio", "--out", str(tmp_path), "--quiet",
                  "--executor", "dask", "--scheduler", "tcp://127.0.0.1:9"])
     assert code == 2

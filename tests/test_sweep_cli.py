@@ -50,10 +50,7 @@ def test_sweep_cli_bad_spec(tmp_path, capsys, text, msg):
     assert not (tmp_path / "store").exists() and not (tmp_path / "runs").exists()
 
 
-def test_sweep_cli_missing_spec_and_scheduler(tmp_path, capsys, monkeypatch):
-    from rmt_sparsity.experiments.executors import dask_executor
-
-    monkeypatch.setitem(dask_executor.__kwdefaults__, "timeout", "1s")  # nothing listens on port 9: fail in 1 s, not 10
+def test_sweep_cli_missing_spec_and_scheduler(tmp_path, capsys, short_dask_timeout):  # nothing listens on port 9
     assert main(["sweep", str(tmp_path / "missing.toml")]) == 2
     spec = tmp_path / "spec.toml"
     spec.write_text(SPEC)
